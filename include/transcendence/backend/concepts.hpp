@@ -1,0 +1,128 @@
+/// @file
+/// @brief The transformer backend policy: a memory half and an ops half.
+///
+/// Contract page: docs/contracts/backend.md. Conventions (row-major, who accumulates) are in
+/// docs/conventions.md.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "transcendence/core/types.hpp"
+
+namespace transcendence {
+
+/// @brief A general matrix product C = alpha * op(A) * op(B) + beta * C, optionally strided-batched.
+///
+/// All matrices are row-major. op(A) is m×k, op(B) is k×n, C is m×n; `lda`, `ldb`, `ldc` are the
+/// row strides of A, B, C as stored (before transposition). With `batch > 1`, matrix i starts at
+/// `stride_a * i` (and likewise for B and C) — the layout of multi-head attention.
+struct gemm_desc {
+  bool trans_a = false;        ///< Use Aᵀ.
+  bool trans_b = false;        ///< Use Bᵀ.
+  std::int64_t m = 0;          ///< Rows of op(A) and C.
+  std::int64_t n = 0;          ///< Columns of op(B) and C.
+  std::int64_t k = 0;          ///< Inner dimension.
+  float alpha = 1.0F;          ///< Scale of the product.
+  float beta = 0.0F;           ///< Scale of the existing C (0: C is overwritten, never read).
+  std::int64_t lda = 0;        ///< Row stride of A as stored.
+  std::int64_t ldb = 0;        ///< Row stride of B as stored.
+  std::int64_t ldc = 0;        ///< Row stride of C.
+  std::int64_t batch = 1;      ///< Number of independent products.
+  std::int64_t stride_a = 0;   ///< Elements between consecutive A matrices.
+  std::int64_t stride_b = 0;   ///< Elements between consecutive B matrices.
+  std::int64_t stride_c = 0;   ///< Elements between consecutive C matrices.
+};
+
+/// @brief Causal masking for a row-wise softmax over attention scores.
+///
+/// With `period == 0` nothing is masked. Otherwise row r may attend to columns j ≤ (r mod period)
+/// + offset; the others get probability 0. Full-sequence causal attention over T positions uses
+/// period T, offset 0; scoring new queries against a KV cache of p earlier positions uses offset p.
+struct softmax_mask {
+  std::int64_t period = 0;  ///< Rows per sequence, 0 for no mask.
+  std::int64_t offset = 0;  ///< Columns visible to the first row of each sequence, minus one.
+};
+
+/// @brief The memory half of a backend: buffers of floats and of indices on the backend's device.
+///
+/// - `B::buffer_type` (floats) and `B::index_buffer_type` (int32 token/feature ids): movable
+///   owning handles.
+/// - `b.allocate(n)`, `b.allocate_index(n)`: zero-filled buffers of n elements.
+/// - `b.upload(buf, host)`, `b.download(buf, host)`: copies between host spans and buffers of the
+///   same size.
+/// - `b.data(buf)` → device pointer (`float*`, `const float*`, `const token_id*`) usable by the ops.
+/// - `b.synchronize()`: returns when all queued work is done (a no-op on synchronous CPU backends).
+template <class B>
+concept backend_memory = requires(B& b, typename B::buffer_type& buf, const typename B::buffer_type& cbuf,
+                                  typename B::index_buffer_type& ibuf, const typename B::index_buffer_type& cibuf,
+                                  std::span<const float> host_in, std::span<float> host_out,
+                                  std::span<const token_id> ids_in, std::span<token_id> ids_out, std::size_t n) {
+  typename B::buffer_type;
+  typename B::index_buffer_type;
+  requires std::movable<typename B::buffer_type>;
+  requires std::movable<typename B::index_buffer_type>;
+  { b.allocate(n) } -> std::same_as<typename B::buffer_type>;
+  { b.allocate_index(n) } -> std::same_as<typename B::index_buffer_type>;
+  { b.upload(buf, host_in) } -> std::same_as<void>;
+  { b.download(cbuf, host_out) } -> std::same_as<void>;
+  { b.upload(ibuf, ids_in) } -> std::same_as<void>;
+  { b.download(cibuf, ids_out) } -> std::same_as<void>;
+  { b.data(buf) } -> std::same_as<float*>;
+  { b.data(cbuf) } -> std::same_as<const float*>;
+  { b.data(cibuf) } -> std::same_as<const token_id*>;
+  { b.synchronize() } -> std::same_as<void>;
+};
+
+/// @brief The ops half of a backend: every kernel a GPT needs, forward and backward.
+///
+/// Pointers are device pointers from `b.data(...)`; sizes are element counts. Row-major.
+/// Parameter gradients (`dbias`, `dgamma`, `dbeta`, `dtable`) are accumulated (+=) so that
+/// gradient accumulation and tied weights need no extra pass; activation gradients (`dx`) are
+/// overwritten. Index arguments hold ids in [0, table rows); a negative target is ignored by the
+/// cross-entropy.
+/// - `gemm(desc, A, B, C)`: see @ref gemm_desc.
+/// - `add(y, x, n)`: y += x.
+/// - `add_bias(y, bias, rows, cols)`, `bias_backward(dy, dbias, rows, cols)`.
+/// - `layer_norm_forward(x, gamma, beta_or_null, y, mean, rstd, rows, cols, eps)` and
+///   `layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta_or_null, rows, cols)`.
+/// - `gelu_forward(x, y, n)`, `gelu_backward(x, dy, dx, n)`: the exact (erf) GELU.
+/// - `softmax_forward(x, y, rows, cols, scale, mask)`: y = softmax(scale·x) row-wise under
+///   @ref softmax_mask; `softmax_backward(y, dy, dx, rows, cols, scale)`.
+/// - `embedding_forward(ids, table, out, n, dim)`: out row i = table row ids[i];
+///   `embedding_backward(ids, dout, dtable, n, dim)`.
+/// - `embedding_bag_forward(ids, offsets, table, out, n, dim)`: out row i += Σ table rows
+///   ids[offsets[i] .. offsets[i+1]) (the per-position feature embedding, a gather-sum);
+///   `embedding_bag_backward(ids, offsets, dout, dtable, n, dim)`. `offsets` (int32, like the ids) has n + 1 entries.
+/// - `cross_entropy_forward(logits, targets, losses, rows, cols)`: per-row loss (0 when the target
+///   is negative); `cross_entropy_backward(logits, targets, dlogits, rows, cols, scale)`:
+///   dlogits = scale · (softmax(logits) − onehot(target)), 0 rows for ignored targets.
+template <class B>
+concept backend_ops = requires(B& b, const gemm_desc& desc, const float* cx, float* x, const token_id* ids,
+                               std::int64_t rows, std::int64_t cols, float scalar,
+                               const softmax_mask& mask) {
+  { b.gemm(desc, cx, cx, x) } -> std::same_as<void>;
+  { b.add(x, cx, rows) } -> std::same_as<void>;
+  { b.add_bias(x, cx, rows, cols) } -> std::same_as<void>;
+  { b.bias_backward(cx, x, rows, cols) } -> std::same_as<void>;
+  { b.layer_norm_forward(cx, cx, cx, x, x, x, rows, cols, scalar) } -> std::same_as<void>;
+  { b.layer_norm_backward(cx, cx, cx, cx, cx, x, x, x, rows, cols) } -> std::same_as<void>;
+  { b.gelu_forward(cx, x, rows) } -> std::same_as<void>;
+  { b.gelu_backward(cx, cx, x, rows) } -> std::same_as<void>;
+  { b.softmax_forward(cx, x, rows, cols, scalar, mask) } -> std::same_as<void>;
+  { b.softmax_backward(cx, cx, x, rows, cols, scalar) } -> std::same_as<void>;
+  { b.embedding_forward(ids, cx, x, rows, cols) } -> std::same_as<void>;
+  { b.embedding_backward(ids, cx, x, rows, cols) } -> std::same_as<void>;
+  { b.embedding_bag_forward(ids, ids, cx, x, rows, cols) } -> std::same_as<void>;
+  { b.embedding_bag_backward(ids, ids, cx, x, rows, cols) } -> std::same_as<void>;
+  { b.cross_entropy_forward(cx, ids, x, rows, cols) } -> std::same_as<void>;
+  { b.cross_entropy_backward(cx, ids, x, rows, cols, scalar) } -> std::same_as<void>;
+};
+
+/// @brief A complete backend: memory and ops. The model code is written against this alone.
+template <class B>
+concept backend = backend_memory<B> && backend_ops<B>;
+
+}  // namespace transcendence

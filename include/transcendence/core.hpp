@@ -1,0 +1,9 @@
+/// @file
+/// @brief Summary header of the core: types, errors, random numbers, progress, file helpers.
+#pragma once
+
+#include "transcendence/core/error.hpp"
+#include "transcendence/core/io.hpp"
+#include "transcendence/core/progress.hpp"
+#include "transcendence/core/random.hpp"
+#include "transcendence/core/types.hpp"

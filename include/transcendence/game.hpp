@@ -1,0 +1,6 @@
+/// @file
+/// @brief Summary header of the game domain family.
+#pragma once
+
+#include "transcendence/game/archetype.hpp"
+#include "transcendence/game/concepts.hpp"

@@ -1,0 +1,13 @@
+/// @file
+/// @brief Umbrella header: every family of the library except the oneDNN and CUDA backends.
+///
+/// Include a family header (`transcendence/game.hpp`, ...) or a single model's header instead to
+/// compile faster.
+#pragma once
+
+#include "transcendence/backend.hpp"
+#include "transcendence/core.hpp"
+#include "transcendence/game.hpp"
+#include "transcendence/rating.hpp"
+#include "transcendence/sampler.hpp"
+#include "transcendence/tokenizer.hpp"
