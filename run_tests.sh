@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds everything and runs the tests: the README's second quick-start command, and what CI runs.
+#   bash run_tests.sh            unit tests + docs, then the unit tests again under ASan + UBSan
+#   bash run_tests.sh --slow     also the tests labelled 'slow'
+#   bash run_tests.sh --no-sanitize   skip the sanitizer pass
+# Build trees: build/ (Release) and build-sanitize/ (Debug, ASan+UBSan).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+slow=0
+sanitize=1
+for arg in "$@"; do
+  case "$arg" in
+    --slow) slow=1 ;;
+    --no-sanitize) sanitize=0 ;;
+    *) echo "usage: bash run_tests.sh [--slow] [--no-sanitize]" >&2; exit 2 ;;
+  esac
+done
+
+bash ./install_deps.sh
+jobs=$(nproc)
+
+echo "== Release build and tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$jobs"
+labels='unit|docs'
+if ((slow)); then labels='unit|docs|slow'; fi
+ctest --test-dir build -L "$labels" -j"$jobs" --output-on-failure --timeout 900
+
+if ((sanitize)); then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+  cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DTRANSCENDENCE_SANITIZE=ON \
+        -DTRANSCENDENCE_BUILD_DOCS=OFF -DTRANSCENDENCE_BUILD_BENCHMARKS=OFF >/dev/null
+  cmake --build build-sanitize -j"$jobs"
+  # Package-integrity and compile-fail tests do not run our code: the Release pass covers them.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-sanitize -L unit -LE 'integrity|compile_fail|sanitize_skip' -j"$jobs" \
+          --output-on-failure --timeout 1800
+fi
+echo "run_tests.sh: all tests passed"
