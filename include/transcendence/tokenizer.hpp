@@ -4,3 +4,5 @@
 
 #include "transcendence/tokenizer/archetype.hpp"
 #include "transcendence/tokenizer/concepts.hpp"
+#include "transcendence/tokenizer/move_vocabulary.hpp"
+#include "transcendence/tokenizer/pgn_char.hpp"

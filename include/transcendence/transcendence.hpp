@@ -7,6 +7,7 @@
 
 #include "transcendence/backend.hpp"
 #include "transcendence/core.hpp"
+#include "transcendence/dataset.hpp"
 #include "transcendence/game.hpp"
 #include "transcendence/rating.hpp"
 #include "transcendence/sampler.hpp"
