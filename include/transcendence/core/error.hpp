@@ -43,10 +43,12 @@ class parse_error : public error {
  private:
   static std::string format(const std::string& source, std::size_t line, std::size_t column,
                             const std::string& message) {
+    // append() rather than operator+: GCC 12 reports a false -Wrestrict on string + temporary.
     std::string out = source;
-    if (line != 0) out += ":" + std::to_string(line);
-    if (column != 0) out += ":" + std::to_string(column);
-    return out + ": " + message;
+    if (line != 0) out.append(":").append(std::to_string(line));
+    if (column != 0) out.append(":").append(std::to_string(column));
+    out.append(": ").append(message);
+    return out;
   }
 
   std::string m_source;

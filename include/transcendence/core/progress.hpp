@@ -115,13 +115,13 @@ class progress_bar {
     const double elapsed = std::chrono::duration<double>(now - m_start).count();
     const double rate = elapsed > 0 ? static_cast<double>(m_done) / elapsed : 0.0;
     std::string line = m_tty ? "\r" : "";
-    line += m_label + " ";
+    line.append(m_label).append(" ");
     if (m_total) {
       const double frac = std::min(1.0, static_cast<double>(m_done) / static_cast<double>(m_total));
       constexpr int width = 24;
       const int filled = static_cast<int>(frac * width);
-      line += "[" + std::string(static_cast<std::size_t>(filled), '#') +
-              std::string(static_cast<std::size_t>(width - filled), '.') + "] ";
+      line.append("[").append(static_cast<std::size_t>(filled), '#');
+      line.append(static_cast<std::size_t>(width - filled), '.').append("] ");
       char buf[96];
       std::snprintf(buf, sizeof buf, "%3.0f%% %llu/%llu", frac * 100.0, static_cast<unsigned long long>(m_done),
                     static_cast<unsigned long long>(m_total));
@@ -134,9 +134,10 @@ class progress_bar {
     line += buf;
     if (m_total) {
       const double remaining = rate > 0 ? static_cast<double>(m_total - std::min(m_total, m_done)) / rate : -1.0;
-      line += (m_done >= m_total ? " done in " + format_duration(elapsed) : " ETA " + format_duration(remaining));
+      // append() rather than "literal" + string: GCC 12 reports a false -Wrestrict on the latter.
+      line.append(m_done >= m_total ? " done in " : " ETA ").append(format_duration(m_done >= m_total ? elapsed : remaining));
     }
-    if (!m_status.empty()) line += "  " + m_status;
+    if (!m_status.empty()) line.append("  ").append(m_status);
     if (m_tty) line += "\x1b[K";  // clear what a longer previous line left
     else line += '\n';
     std::fputs(line.c_str(), stderr);

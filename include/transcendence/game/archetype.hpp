@@ -1,5 +1,5 @@
 /// @file
-/// @brief The smallest type that models @ref transcendence::game_domain: a reference for authors.
+/// @brief The smallest type that models `transcendence::game_domain`: a reference for authors.
 #pragma once
 
 #include <optional>
@@ -10,7 +10,7 @@
 
 namespace transcendence {
 
-/// @brief Archetype of @ref game_domain and @ref rewarded_game_domain: guess a hidden bit.
+/// @brief Archetype of `game_domain` and `rewarded_game_domain`: guess a hidden bit.
 ///
 /// One agent sees nothing and says 0 or 1; saying 1 is right (reward 1). A new game domain can
 /// start as a copy of this class.

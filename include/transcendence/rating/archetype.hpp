@@ -1,5 +1,5 @@
 /// @file
-/// @brief The smallest type that models @ref transcendence::rating_system.
+/// @brief The smallest type that models `transcendence::rating_system`.
 #pragma once
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 
 namespace transcendence {
 
-/// @brief Archetype of @ref rating_system: each player's Elo performance against the field.
+/// @brief Archetype of `rating_system`: each player's Elo performance against the field.
 ///
 /// Rating = 1500 + the Elo difference implied by the player's score over all games (clamped to
 /// 1%..99%), with a normal-approximation 95% interval. Ignores who the opponents were, so it is a

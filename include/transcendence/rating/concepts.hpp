@@ -16,11 +16,11 @@ namespace transcendence {
 /// @brief Turns game results into ratings with 95% intervals.
 ///
 /// Syntactic requirements:
-/// - `r.add_player(name)` → @ref player_id: registers a player (ids are 0, 1, 2, ... in order).
-/// - `r.record(result)`: records one @ref game_result between registered players.
+/// - `r.add_player(name)` → `player_id`: registers a player (ids are 0, 1, 2, ... in order).
+/// - `r.record(result)`: records one `game_result` between registered players.
 /// - `r.update()`: turns what was recorded into ratings (Glicko-2: closes a rating period;
 ///   a maximum-likelihood Elo pool: refits on every game so far).
-/// - `r.rating(p)` → @ref rating_estimate: the current rating of player `p` with a 95% interval.
+/// - `r.rating(p)` → `rating_estimate`: the current rating of player `p` with a 95% interval.
 /// - `r.player_count()`, `r.name(p)`.
 ///
 /// Semantic contract: ratings are on an Elo-like scale where a 400-point gap means 10:1 odds;

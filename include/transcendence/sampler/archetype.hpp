@@ -1,5 +1,5 @@
 /// @file
-/// @brief The smallest type that models @ref transcendence::sampler.
+/// @brief The smallest type that models `transcendence::sampler`.
 #pragma once
 
 #include <span>
@@ -10,7 +10,7 @@
 
 namespace transcendence {
 
-/// @brief Archetype of @ref sampler: the τ = 0 sampler (argmax, uniform among ties).
+/// @brief Archetype of `sampler`: the τ = 0 sampler (argmax, uniform among ties).
 ///
 /// @code
 /// transcendence::sampler_archetype s;

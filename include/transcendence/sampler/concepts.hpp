@@ -15,7 +15,7 @@ namespace transcendence {
 /// @brief Chooses a token from a row of logits.
 ///
 /// Syntactic requirements:
-/// - `s.sample(logits, gen)` → @ref token_id: an index into `std::span<const float> logits`,
+/// - `s.sample(logits, gen)` → `token_id`: an index into `std::span<const float> logits`,
 ///   drawing any randomness from `rng& gen` only.
 /// - `s.temperature()` → double: the temperature τ the sampler applies.
 ///

@@ -1,5 +1,5 @@
 /// @file
-/// @brief The smallest type that models @ref transcendence::tokenizer.
+/// @brief The smallest type that models `transcendence::tokenizer`.
 #pragma once
 
 #include <span>
@@ -12,7 +12,7 @@
 
 namespace transcendence {
 
-/// @brief Archetype of @ref tokenizer: bytes of a text as tokens 0..255.
+/// @brief Archetype of `tokenizer`: bytes of a text as tokens 0..255.
 ///
 /// @code
 /// transcendence::tokenizer_archetype t;

@@ -32,12 +32,12 @@ struct special_tokens {
 /// - `t.name()` → `std::string_view`: a stable identifier written into token shards, so that a
 ///   shard is never read with the wrong tokenizer.
 /// - `t.vocab_size()` → `std::size_t`: every token is in [0, vocab_size).
-/// - `t.specials()` → @ref special_tokens.
+/// - `t.specials()` → `special_tokens`.
 /// - `t.encode(input, out)`: appends the tokens of `input` to `std::vector<token_id>& out`.
 /// - `t.decode(tokens)` → `input_type`: inverse of encode on one encoded input.
 ///
 /// Semantic contract: `decode` of `encode(x)` gives back `x` (round trip) for every valid input;
-/// encode throws @ref parse_error (or another @ref error) on input it cannot represent rather than
+/// encode throws `parse_error` (or another `error`) on input it cannot represent rather than
 /// emitting out-of-range ids; decode throws on token sequences no input encodes to.
 template <class T>
 concept tokenizer = requires(const T& t, const typename T::input_type& input, std::vector<token_id>& out,
