@@ -8,3 +8,4 @@
 
 #include "transcendence/backend/archetype.hpp"
 #include "transcendence/backend/concepts.hpp"
+#include "transcendence/backend/reference.hpp"

@@ -17,4 +17,5 @@ class engine_error;
 struct special_tokens;
 struct gemm_desc;
 struct softmax_mask;
+struct adamw_desc;
 }  // namespace transcendence

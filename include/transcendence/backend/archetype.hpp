@@ -1,5 +1,5 @@
 /// @file
-/// @brief A declarations-only type that models @ref transcendence::backend.
+/// @brief A declarations-only type that models `transcendence::backend`.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +10,7 @@
 
 namespace transcendence {
 
-/// @brief Archetype of @ref backend: the exact member list a new backend must provide.
+/// @brief Archetype of `backend`: the exact member list a new backend must provide.
 ///
 /// It is for compile-time checks only: its members are declared and never defined, so a program
 /// that calls one fails to link. Copy the declarations to start a backend; the executable model of
@@ -46,53 +46,60 @@ struct backend_archetype {
   /// @brief Waits for queued work.
   void synchronize();
 
-  /// @brief See @ref backend_ops. @param d shape. @param a A. @param b B. @param c C.
+  /// @brief See `backend_ops`. @param d shape. @param a A. @param b B. @param c C.
   void gemm(const gemm_desc& d, const float* a, const float* b, float* c);
   /// @brief y += x. @param y accumulator. @param x addend. @param n elements.
   void add(float* y, const float* x, std::int64_t n);
-  /// @brief See @ref backend_ops. @param y rows×cols. @param bias cols. @param rows rows. @param cols cols.
+  /// @brief See `backend_ops`. @param y rows×cols. @param bias cols. @param rows rows. @param cols cols.
   void add_bias(float* y, const float* bias, std::int64_t rows, std::int64_t cols);
-  /// @brief See @ref backend_ops. @param dy rows×cols. @param dbias cols (+=). @param rows rows. @param cols cols.
+  /// @brief See `backend_ops`. @param dy rows×cols. @param dbias cols (+=). @param rows rows. @param cols cols.
   void bias_backward(const float* dy, float* dbias, std::int64_t rows, std::int64_t cols);
-  /// @brief See @ref backend_ops. @param x in. @param gamma scale. @param beta shift or null. @param y out.
+  /// @brief See `backend_ops`. @param x in. @param gamma scale. @param beta shift or null. @param y out.
   /// @param mean per row. @param rstd per row. @param rows rows. @param cols cols. @param eps epsilon.
   void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
                           std::int64_t rows, std::int64_t cols, float eps);
-  /// @brief See @ref backend_ops. @param x in. @param gamma scale. @param mean saved. @param rstd saved.
+  /// @brief See `backend_ops`. @param x in. @param gamma scale. @param mean saved. @param rstd saved.
   /// @param dy upstream. @param dx out. @param dgamma +=. @param dbeta += or null. @param rows rows. @param cols cols.
   void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd, const float* dy,
                            float* dx, float* dgamma, float* dbeta, std::int64_t rows, std::int64_t cols);
-  /// @brief See @ref backend_ops. @param x in. @param y out. @param n elements.
+  /// @brief See `backend_ops`. @param x in. @param y out. @param n elements.
   void gelu_forward(const float* x, float* y, std::int64_t n);
-  /// @brief See @ref backend_ops. @param x forward input. @param dy upstream. @param dx out. @param n elements.
+  /// @brief See `backend_ops`. @param x forward input. @param dy upstream. @param dx out. @param n elements.
   void gelu_backward(const float* x, const float* dy, float* dx, std::int64_t n);
-  /// @brief See @ref backend_ops. @param x in. @param y out. @param rows rows. @param cols cols.
+  /// @brief See `backend_ops`. @param x in. @param y out. @param rows rows. @param cols cols.
   /// @param scale applied before exp. @param mask causal mask.
   void softmax_forward(const float* x, float* y, std::int64_t rows, std::int64_t cols, float scale,
                        const softmax_mask& mask);
-  /// @brief See @ref backend_ops. @param y forward output. @param dy upstream. @param dx out.
+  /// @brief See `backend_ops`. @param y forward output. @param dy upstream. @param dx out.
   /// @param rows rows. @param cols cols. @param scale forward scale.
   void softmax_backward(const float* y, const float* dy, float* dx, std::int64_t rows, std::int64_t cols, float scale);
-  /// @brief See @ref backend_ops. @param ids n ids. @param table rows×dim. @param out n×dim. @param n rows. @param dim width.
+  /// @brief See `backend_ops`. @param ids n ids. @param table rows×dim. @param out n×dim. @param n rows. @param dim width.
   void embedding_forward(const token_id* ids, const float* table, float* out, std::int64_t n, std::int64_t dim);
-  /// @brief See @ref backend_ops. @param ids n ids. @param dout n×dim. @param dtable +=. @param n rows. @param dim width.
+  /// @brief See `backend_ops`. @param ids n ids. @param dout n×dim. @param dtable +=. @param n rows. @param dim width.
   void embedding_backward(const token_id* ids, const float* dout, float* dtable, std::int64_t n, std::int64_t dim);
-  /// @brief See @ref backend_ops. @param ids feature ids. @param offsets n+1. @param table rows×dim.
+  /// @brief See `backend_ops`. @param ids feature ids. @param offsets n+1. @param table rows×dim.
   /// @param out n×dim (+=). @param n rows. @param dim width.
   void embedding_bag_forward(const token_id* ids, const token_id* offsets, const float* table, float* out,
                              std::int64_t n, std::int64_t dim);
-  /// @brief See @ref backend_ops. @param ids feature ids. @param offsets n+1. @param dout n×dim.
+  /// @brief See `backend_ops`. @param ids feature ids. @param offsets n+1. @param dout n×dim.
   /// @param dtable +=. @param n rows. @param dim width.
   void embedding_bag_backward(const token_id* ids, const token_id* offsets, const float* dout, float* dtable,
                               std::int64_t n, std::int64_t dim);
-  /// @brief See @ref backend_ops. @param logits rows×cols. @param targets rows. @param losses rows.
+  /// @brief See `backend_ops`. @param logits rows×cols. @param targets rows. @param losses rows.
   /// @param rows rows. @param cols vocabulary.
   void cross_entropy_forward(const float* logits, const token_id* targets, float* losses, std::int64_t rows,
                              std::int64_t cols);
-  /// @brief See @ref backend_ops. @param logits rows×cols. @param targets rows. @param dlogits out.
+  /// @brief See `backend_ops`. @param logits rows×cols. @param targets rows. @param dlogits out.
   /// @param rows rows. @param cols vocabulary. @param scale loss scale.
   void cross_entropy_backward(const float* logits, const token_id* targets, float* dlogits, std::int64_t rows,
                               std::int64_t cols, float scale);
+  /// @brief x[i] = value. @param x out. @param n elements. @param value the value.
+  void fill(float* x, std::int64_t n, float value);
+  /// @brief Sum of squares in double. @param x in. @param n elements. @return Σ x².
+  double sum_squares(const float* x, std::int64_t n);
+  /// @brief One AdamW step, see @ref adamw_desc. @param param updated. @param grad gradient.
+  /// @param m first moment. @param v second moment. @param n elements. @param desc hyper-parameters.
+  void adamw_update(float* param, const float* grad, float* m, float* v, std::int64_t n, const adamw_desc& desc);
 };
 
 static_assert(backend<backend_archetype>);

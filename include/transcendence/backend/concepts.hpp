@@ -46,6 +46,23 @@ struct softmax_mask {
   std::int64_t offset = 0;  ///< Columns visible to the first row of each sequence, minus one.
 };
 
+/// @brief One AdamW step (decoupled weight decay, as in PyTorch's `torch.optim.AdamW`).
+///
+/// For each element, with g = grad_scale · grad:
+/// p ← p − lr·weight_decay·p; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+/// p ← p − lr · (m / (1−β1^step)) / (√(v / (1−β2^step)) + eps).
+/// `grad_scale` folds global-norm gradient clipping into the update (no extra pass over the
+/// gradients); the caller passes weight_decay 0 for tensors that must not decay (biases, norms).
+struct adamw_desc {
+  float lr = 0.0F;            ///< Learning rate of this step.
+  float beta1 = 0.9F;         ///< First-moment decay.
+  float beta2 = 0.95F;        ///< Second-moment decay.
+  float eps = 1e-8F;          ///< Added to the root of the second moment.
+  float weight_decay = 0.0F;  ///< Decoupled weight decay (0: none).
+  float grad_scale = 1.0F;    ///< Multiplies the gradient before use (clipping).
+  std::int64_t step = 1;      ///< 1-based step number, for bias correction.
+};
+
 /// @brief The memory half of a backend: buffers of floats and of indices on the backend's device.
 ///
 /// - `B::buffer_type` (floats) and `B::index_buffer_type` (int32 token/feature ids): movable
@@ -99,10 +116,19 @@ concept backend_memory = requires(B& b, typename B::buffer_type& buf, const type
 /// - `cross_entropy_forward(logits, targets, losses, rows, cols)`: per-row loss (0 when the target
 ///   is negative); `cross_entropy_backward(logits, targets, dlogits, rows, cols, scale)`:
 ///   dlogits = scale · (softmax(logits) − onehot(target)), 0 rows for ignored targets.
+///
+/// Added for the optimizer (the model never copies parameters to the host to update them):
+/// - `fill(x, n, value)`: x[i] = value (zeroing gradients before accumulation).
+/// - `sum_squares(x, n)` → double: Σ x[i]², accumulated in double (global-norm clipping); it
+///   returns a host value, so it synchronizes.
+/// - `adamw_update(param, grad, m, v, n, desc)`: one @ref adamw_desc step over n elements.
+///
+/// Aliasing: outputs never alias inputs, except `add` (y is both) and the parameter-gradient
+/// accumulators. `gemm` with beta = 0 never reads C (it may hold NaN).
 template <class B>
 concept backend_ops = requires(B& b, const gemm_desc& desc, const float* cx, float* x, const token_id* ids,
                                std::int64_t rows, std::int64_t cols, float scalar,
-                               const softmax_mask& mask) {
+                               const softmax_mask& mask, const adamw_desc& adam) {
   { b.gemm(desc, cx, cx, x) } -> std::same_as<void>;
   { b.add(x, cx, rows) } -> std::same_as<void>;
   { b.add_bias(x, cx, rows, cols) } -> std::same_as<void>;
@@ -119,6 +145,9 @@ concept backend_ops = requires(B& b, const gemm_desc& desc, const float* cx, flo
   { b.embedding_bag_backward(ids, ids, cx, x, rows, cols) } -> std::same_as<void>;
   { b.cross_entropy_forward(cx, ids, x, rows, cols) } -> std::same_as<void>;
   { b.cross_entropy_backward(cx, ids, x, rows, cols, scalar) } -> std::same_as<void>;
+  { b.fill(x, rows, scalar) } -> std::same_as<void>;
+  { b.sum_squares(cx, rows) } -> std::same_as<double>;
+  { b.adamw_update(x, cx, x, x, rows, adam) } -> std::same_as<void>;
 };
 
 /// @brief A complete backend: memory and ops. The model code is written against this alone.
