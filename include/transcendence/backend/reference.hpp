@@ -1,5 +1,5 @@
 /// @file
-/// @brief The reference backend: every op of @ref transcendence::backend written plainly on Eigen.
+/// @brief The reference backend: every op of `transcendence::backend` written plainly on Eigen.
 ///
 /// It is the executable specification the fast backends are tested against: row loops in the
 /// order of the formulas, reductions accumulated in double, max-subtracted softmax and
@@ -31,7 +31,7 @@ namespace transcendence {
 /// @brief Host-memory backend on Eigen: simple, single-threaded, obviously correct.
 ///
 /// Buffers are `std::vector`s; device pointers are host pointers. Parameter gradients accumulate,
-/// activation gradients are overwritten (see @ref backend_ops).
+/// activation gradients are overwritten (see `backend_ops`).
 /// @code
 /// transcendence::reference_backend b;
 /// auto x = b.allocate(6);
