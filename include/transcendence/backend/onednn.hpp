@@ -1,0 +1,960 @@
+/// @file
+/// @brief The fast CPU backend: oneDNN matmul primitives for every product, OpenMP loops for the rest.
+///
+/// Not part of the umbrella header: it needs oneDNN (`transcendence::onednn`, which also brings
+/// OpenMP). Without OpenMP enabled at compile time the elementwise ops run on one thread; the
+/// products are always parallel (oneDNN has its own threads).
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <new>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "transcendence/backend/concepts.hpp"
+#include "transcendence/core/error.hpp"
+#include "transcendence/core/types.hpp"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+// Local pragma helpers, undefined at the end of this header. They vanish when OpenMP is off so the
+// header compiles under -Wall -Werror (unknown pragmas) without -fopenmp.
+#define TRANSCENDENCE_DETAIL_PRAGMA(text) _Pragma(#text)
+#if defined(_OPENMP)
+#define TRANSCENDENCE_DETAIL_PARALLEL_FOR(work) \
+  TRANSCENDENCE_DETAIL_PRAGMA(omp parallel for schedule(static) if ((work) >= detail::onednn_parallel_threshold))
+#define TRANSCENDENCE_DETAIL_SIMD TRANSCENDENCE_DETAIL_PRAGMA(omp simd)
+#define TRANSCENDENCE_DETAIL_SIMD_SUM(...) TRANSCENDENCE_DETAIL_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
+#define TRANSCENDENCE_DETAIL_SIMD_MAX(var) TRANSCENDENCE_DETAIL_PRAGMA(omp simd reduction(max : var))
+#else
+#define TRANSCENDENCE_DETAIL_PARALLEL_FOR(work)
+#define TRANSCENDENCE_DETAIL_SIMD
+#define TRANSCENDENCE_DETAIL_SIMD_SUM(...)
+#define TRANSCENDENCE_DETAIL_SIMD_MAX(var)
+#endif
+
+namespace transcendence {
+
+/// @brief Number format of the matrix products of @ref onednn_backend.
+enum class onednn_precision {
+  f32,   ///< Inputs and accumulation in f32 (the default; bit-for-bit the same for every run).
+  bf16,  ///< Inputs rounded to bfloat16, f32 accumulation and output (twice the f32 peak on avx512_bf16).
+};
+
+/// @brief Tuning knobs of @ref onednn_backend; the defaults suit training and decoding alike.
+struct onednn_options {
+  onednn_precision precision = onednn_precision::f32;  ///< Format of large products.
+  /// Products with fewer rows than this (per batch entry) skip the primitive cache and call
+  /// oneDNN's BLAS-like sgemm: a KV-cache decoding step creates a new shape at every position,
+  /// and for a single row sgemm streams the weights faster than a matmul primitive.
+  std::int64_t small_gemm_rows = 16;
+};
+
+namespace detail {
+
+/// Below this many elements an elementwise loop runs on the calling thread: waking the OpenMP
+/// team costs more than the work.
+inline constexpr std::int64_t onednn_parallel_threshold = 1 << 14;
+
+/// Alignment of every buffer: one cache line, and one AVX-512 register.
+inline constexpr std::size_t onednn_alignment = 64;
+
+/// Frees memory from std::aligned_alloc.
+struct aligned_free {
+  void operator()(void* p) const noexcept { std::free(p); }
+};
+
+/// Zero-filled, 64-byte aligned storage for n values of T.
+template <class T>
+std::unique_ptr<T[], aligned_free> aligned_zeros(std::size_t n) {
+  const std::size_t bytes = std::max<std::size_t>(
+      onednn_alignment, (n * sizeof(T) + onednn_alignment - 1) / onednn_alignment * onednn_alignment);
+  void* p = std::aligned_alloc(onednn_alignment, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  return std::unique_ptr<T[], aligned_free>(static_cast<T*>(p));
+}
+
+/// exp(x) in f32 by range reduction and the Cephes polynomial (about 1 ulp), written so that the
+/// compiler vectorises loops that call it (std::exp does not vectorise without -ffast-math).
+inline float onednn_exp(float x) {
+  x = std::min(std::max(x, -87.0F), 88.0F);
+  const float n = std::floor(x * 1.44269504088896341F + 0.5F);
+  float r = x - n * 0.693359375F;
+  r = r + n * 2.12194440e-4F;
+  const float z = r * r;
+  float p = 1.9875691500E-4F;
+  p = p * r + 1.3981999507E-3F;
+  p = p * r + 8.3334519073E-3F;
+  p = p * r + 4.1665795894E-2F;
+  p = p * r + 1.6666665459E-1F;
+  p = p * r + 5.0000001201E-1F;
+  p = p * z + r + 1.0F;
+  const auto bits = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
+  return p * std::bit_cast<float>(bits);
+}
+
+/// f32 to bfloat16 bits, rounding to nearest even (NaN stays NaN).
+inline std::uint16_t onednn_to_bf16(float x) {
+  const auto u = std::bit_cast<std::uint32_t>(x);
+  const std::uint32_t rounded = (u + 0x7FFFU + ((u >> 16) & 1U)) >> 16;
+  const std::uint32_t nan = (u >> 16) | 0x40U;
+  return static_cast<std::uint16_t>((u & 0x7FFFFFFFU) > 0x7F800000U ? nan : rounded);
+}
+
+/// Everything that makes two products need different primitives.
+using onednn_gemm_key = std::array<std::int64_t, 15>;
+
+/// A cached matrix-product primitive with its reusable memory objects.
+struct onednn_gemm_entry {
+  dnnl::matmul primitive;
+  dnnl::memory src, weights, dst, scratchpad;
+  std::size_t scratchpad_bytes = 0;
+  bool bf16 = false;        ///< Inputs are converted to bf16 first.
+  bool use_sgemm = false;   ///< oneDNN offered no fast implementation: loop over sgemm instead.
+  std::string implementation;
+};
+
+/// A cached GELU primitive pair (forward and backward) for one element count.
+struct onednn_gelu_entry {
+  dnnl::eltwise_forward forward;
+  dnnl::eltwise_backward backward;
+  dnnl::memory src, dst, diff_dst, diff_src;
+};
+
+}  // namespace detail
+
+/// @brief The fast CPU backend: a model of @ref transcendence::backend on Intel oneDNN.
+///
+/// Matrix products run on oneDNN matmul primitives created once per distinct @ref gemm_desc and
+/// cached (a training step reuses the same few shapes every time); strided-batched products such
+/// as multi-head attention are one 3-D batched primitive. Products with very few rows (KV-cache
+/// decoding) call oneDNN's sgemm instead, which needs no primitive per shape. With
+/// @ref onednn_precision::bf16 large products round their inputs to bfloat16 and accumulate in
+/// f32. Elementwise ops are OpenMP loops written to vectorise; GELU uses oneDNN's eltwise
+/// primitives (a vectorised erf). Buffers are 64-byte aligned; scratch space grows once to the
+/// largest need and is then reused.
+///
+/// Not thread-safe: one backend per thread of control (each call already uses every core).
+/// @code
+/// #include <transcendence/backend/onednn.hpp>
+/// transcendence::onednn_backend b;                    // f32
+/// auto a = b.allocate(6), w = b.allocate(6), c = b.allocate(4);
+/// b.upload(a, std::vector<float>{1, 2, 3, 4, 5, 6});  // 2×3
+/// b.upload(w, std::vector<float>{1, 0, 0, 1, 1, 1});  // 3×2
+/// transcendence::gemm_desc d{.m = 2, .n = 2, .k = 3, .lda = 3, .ldb = 2, .ldc = 2};
+/// b.gemm(d, b.data(std::as_const(a)), b.data(std::as_const(w)), b.data(c));  // c = {4, 5, 10, 11}
+/// transcendence::onednn_backend fast({.precision = transcendence::onednn_precision::bf16});
+/// @endcode
+class onednn_backend {
+ public:
+  /// @brief Owning, zero-filled, 64-byte aligned buffer of floats.
+  class buffer_type {
+   public:
+    /// @brief An empty buffer.
+    buffer_type() = default;
+    /// @brief Number of floats held. @return the size.
+    [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+
+   private:
+    friend class onednn_backend;
+    explicit buffer_type(std::size_t n) : m_data(detail::aligned_zeros<float>(n)), m_size(n) {}
+    std::unique_ptr<float[], detail::aligned_free> m_data;
+    std::size_t m_size = 0;
+  };
+
+  /// @brief Owning, zero-filled, 64-byte aligned buffer of int32 ids.
+  class index_buffer_type {
+   public:
+    /// @brief An empty buffer.
+    index_buffer_type() = default;
+    /// @brief Number of ids held. @return the size.
+    [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+
+   private:
+    friend class onednn_backend;
+    explicit index_buffer_type(std::size_t n) : m_data(detail::aligned_zeros<token_id>(n)), m_size(n) {}
+    std::unique_ptr<token_id[], detail::aligned_free> m_data;
+    std::size_t m_size = 0;
+  };
+
+  /// @brief Creates the backend on the CPU engine.
+  /// @param options precision and tuning (see @ref onednn_options).
+  explicit onednn_backend(onednn_options options = {})
+      : m_options(options), m_engine(dnnl::engine::kind::cpu, 0), m_stream(m_engine) {
+    if (m_options.small_gemm_rows < 0) throw config_error("onednn_backend: small_gemm_rows must be >= 0");
+  }
+
+  onednn_backend(const onednn_backend&) = delete;             ///< Primitives and scratch are not shared.
+  onednn_backend& operator=(const onednn_backend&) = delete;  ///< Primitives and scratch are not shared.
+  onednn_backend(onednn_backend&&) = default;                 ///< Moves the caches along.
+  onednn_backend& operator=(onednn_backend&&) = default;      ///< Moves the caches along.
+  ~onednn_backend() = default;                                ///< Releases primitives and scratch.
+
+  /// @brief The options the backend was created with. @return the options.
+  [[nodiscard]] const onednn_options& options() const noexcept { return m_options; }
+
+  /// @brief Number of matmul primitives created so far (one per distinct large product).
+  /// @return the size of the primitive cache.
+  [[nodiscard]] std::size_t gemm_cache_size() const noexcept { return m_gemm_cache.size(); }
+
+  /// @brief Which oneDNN implementation runs a product (creating its primitive if needed).
+  /// @param d the product.
+  /// @return e.g. "brg:avx512_core", or "sgemm" for the primitive-free small-product path.
+  [[nodiscard]] std::string gemm_implementation(const gemm_desc& d) {
+    check_gemm(d);
+    if (d.m == 0 || d.n == 0 || d.k == 0 || d.batch == 0) return "none (empty product)";
+    if (is_small(d)) return "sgemm";
+    const auto& e = gemm_entry(d);
+    return e.use_sgemm ? "sgemm (no fast primitive: " + e.implementation + ")" : e.implementation;
+  }
+
+  // ---- memory half ------------------------------------------------------------------------------
+
+  /// @brief A zero-filled float buffer. @param n elements. @return the buffer.
+  buffer_type allocate(std::size_t n) { return buffer_type(n); }
+  /// @brief A zero-filled id buffer. @param n elements. @return the buffer.
+  index_buffer_type allocate_index(std::size_t n) { return index_buffer_type(n); }
+
+  /// @brief Copies host floats into a buffer of the same size.
+  /// @param buf destination. @param host source.
+  void upload(buffer_type& buf, std::span<const float> host) {
+    check_size("upload", buf.size(), host.size());
+    std::copy(host.begin(), host.end(), buf.m_data.get());
+  }
+  /// @brief Copies a buffer to host floats of the same size.
+  /// @param buf source. @param host destination.
+  void download(const buffer_type& buf, std::span<float> host) {
+    check_size("download", buf.size(), host.size());
+    std::copy(buf.m_data.get(), buf.m_data.get() + buf.size(), host.begin());
+  }
+  /// @brief Copies host ids into a buffer of the same size.
+  /// @param buf destination. @param host source.
+  void upload(index_buffer_type& buf, std::span<const token_id> host) {
+    check_size("upload", buf.size(), host.size());
+    std::copy(host.begin(), host.end(), buf.m_data.get());
+  }
+  /// @brief Copies a buffer to host ids of the same size.
+  /// @param buf source. @param host destination.
+  void download(const index_buffer_type& buf, std::span<token_id> host) {
+    check_size("download", buf.size(), host.size());
+    std::copy(buf.m_data.get(), buf.m_data.get() + buf.size(), host.begin());
+  }
+  /// @brief Pointer for the ops. @param buf the buffer. @return its first float.
+  float* data(buffer_type& buf) { return buf.m_data.get(); }
+  /// @brief Pointer for the ops. @param buf the buffer. @return its first float.
+  const float* data(const buffer_type& buf) { return buf.m_data.get(); }
+  /// @brief Pointer for the ops. @param buf the buffer. @return its first id.
+  const token_id* data(const index_buffer_type& buf) { return buf.m_data.get(); }
+  /// @brief Waits for queued oneDNN work (every op already returns complete on the CPU).
+  void synchronize() { m_stream.wait(); }
+
+  // ---- ops half ---------------------------------------------------------------------------------
+
+  /// @brief C = alpha·op(A)·op(B) + beta·C, optionally strided-batched (see @ref gemm_desc).
+  /// @param d shapes, strides, scales. @param a A as stored. @param b B as stored. @param c C.
+  void gemm(const gemm_desc& d, const float* a, const float* b, float* c) {
+    check_gemm(d);
+    if (d.m == 0 || d.n == 0 || d.batch == 0) return;
+    if (d.k == 0) {
+      scale_c(d, c);
+      return;
+    }
+    if (is_small(d)) {
+      sgemm_loop(d, a, b, c);
+      return;
+    }
+    auto& e = gemm_entry(d);
+    if (e.use_sgemm) {
+      sgemm_loop(d, a, b, c);
+      return;
+    }
+    const void* src = a;
+    const void* weights = b;
+    if (e.bf16) {
+      const std::int64_t rows_a = d.trans_a ? d.k : d.m, cols_a = d.trans_a ? d.m : d.k;
+      const std::int64_t rows_b = d.trans_b ? d.n : d.k, cols_b = d.trans_b ? d.k : d.n;
+      const std::int64_t batch_a = batch_of(d, d.stride_a), batch_b = batch_of(d, d.stride_b);
+      const std::size_t size_a = static_cast<std::size_t>(batch_a * rows_a * cols_a);
+      const std::size_t size_b = static_cast<std::size_t>(batch_b * rows_b * cols_b);
+      std::uint16_t* ws = bf16_workspace(size_a + size_b + detail::onednn_alignment);
+      // B starts on its own cache line so that both halves stay aligned.
+      std::uint16_t* wb = ws + (size_a + detail::onednn_alignment - 1) / detail::onednn_alignment * detail::onednn_alignment;
+      pack_bf16(a, ws, batch_a, rows_a, cols_a, d.lda, d.stride_a);
+      pack_bf16(b, wb, batch_b, rows_b, cols_b, d.ldb, d.stride_b);
+      src = ws;
+      weights = wb;
+    }
+    e.src.set_data_handle(const_cast<void*>(src));
+    e.weights.set_data_handle(const_cast<void*>(weights));
+    e.dst.set_data_handle(c);
+    if (e.scratchpad_bytes != 0) e.scratchpad.set_data_handle(scratchpad(e.scratchpad_bytes));
+    e.primitive.execute(m_stream, {{DNNL_ARG_SRC, e.src},
+                                   {DNNL_ARG_WEIGHTS, e.weights},
+                                   {DNNL_ARG_DST, e.dst},
+                                   {DNNL_ARG_SCRATCHPAD, e.scratchpad}});
+    m_stream.wait();
+  }
+
+  /// @brief y += x. @param y accumulator. @param x addend. @param n elements.
+  void add(float* y, const float* x, std::int64_t n) {
+    check_count("add", n);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(n)
+    for (std::int64_t i = 0; i < n; ++i) y[i] += x[i];
+  }
+
+  /// @brief y[r, c] += bias[c].
+  /// @param y rows×cols. @param bias cols. @param rows rows. @param cols cols.
+  void add_bias(float* y, const float* bias, std::int64_t rows, std::int64_t cols) {
+    check_shape("add_bias", rows, cols);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(rows * cols)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* row = y + r * cols;
+      TRANSCENDENCE_DETAIL_SIMD
+      for (std::int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+    }
+  }
+
+  /// @brief dbias[c] += Σ_r dy[r, c].
+  /// @param dy rows×cols. @param dbias cols (accumulated). @param rows rows. @param cols cols.
+  void bias_backward(const float* dy, float* dbias, std::int64_t rows, std::int64_t cols) {
+    check_shape("bias_backward", rows, cols);
+    // Threads own disjoint column blocks, so the sum is deterministic and needs no reduction.
+    const std::int64_t blocks = (cols + 15) / 16;
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(rows * cols)
+    for (std::int64_t blk = 0; blk < blocks; ++blk) {
+      const std::int64_t c0 = blk * 16, c1 = std::min(cols, c0 + 16);
+      std::array<float, 16> acc{};
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const float* row = dy + r * cols;
+        TRANSCENDENCE_DETAIL_SIMD
+        for (std::int64_t c = c0; c < c1; ++c) acc[static_cast<std::size_t>(c - c0)] += row[c];
+      }
+      for (std::int64_t c = c0; c < c1; ++c) dbias[c] += acc[static_cast<std::size_t>(c - c0)];
+    }
+  }
+
+  /// @brief Row-wise layer normalisation y = (x − mean)·rstd·gamma + beta, saving mean and rstd.
+  /// @param x rows×cols. @param gamma cols. @param beta cols, or null for no shift. @param y rows×cols.
+  /// @param mean rows (out). @param rstd rows (out). @param rows rows. @param cols cols.
+  /// @param eps added to the variance.
+  void layer_norm_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* rstd,
+                          std::int64_t rows, std::int64_t cols, float eps) {
+    check_shape("layer_norm_forward", rows, cols);
+    if (cols == 0) return;
+    const float inv_cols = 1.0F / static_cast<float>(cols);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(rows * cols)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * cols;
+      float* yr = y + r * cols;
+      float sum = 0.0F;
+      TRANSCENDENCE_DETAIL_SIMD_SUM(sum)
+      for (std::int64_t c = 0; c < cols; ++c) sum += xr[c];
+      const float mu = sum * inv_cols;
+      float sq = 0.0F;
+      TRANSCENDENCE_DETAIL_SIMD_SUM(sq)
+      for (std::int64_t c = 0; c < cols; ++c) sq += (xr[c] - mu) * (xr[c] - mu);
+      const float rs = 1.0F / std::sqrt(sq * inv_cols + eps);
+      mean[r] = mu;
+      rstd[r] = rs;
+      if (beta != nullptr) {
+        TRANSCENDENCE_DETAIL_SIMD
+        for (std::int64_t c = 0; c < cols; ++c) yr[c] = (xr[c] - mu) * rs * gamma[c] + beta[c];
+      } else {
+        TRANSCENDENCE_DETAIL_SIMD
+        for (std::int64_t c = 0; c < cols; ++c) yr[c] = (xr[c] - mu) * rs * gamma[c];
+      }
+    }
+  }
+
+  /// @brief Gradient of @ref layer_norm_forward.
+  /// @param x forward input. @param gamma scale. @param mean saved mean. @param rstd saved rstd.
+  /// @param dy upstream gradient. @param dx input gradient (overwritten). @param dgamma accumulated.
+  /// @param dbeta accumulated, or null. @param rows rows. @param cols cols.
+  void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd, const float* dy,
+                           float* dx, float* dgamma, float* dbeta, std::int64_t rows, std::int64_t cols) {
+    check_shape("layer_norm_backward", rows, cols);
+    if (cols == 0 || rows == 0) return;
+    const float inv_cols = 1.0F / static_cast<float>(cols);
+    const int threads = max_threads();
+    // Each thread sums its rows' dgamma/dbeta into a private row of the workspace; the rows are
+    // added in thread order afterwards, so the result does not depend on scheduling.
+    const std::size_t stride = static_cast<std::size_t>((cols + 15) / 16 * 16);
+    float* partial = float_workspace(2 * stride * static_cast<std::size_t>(threads));
+    std::fill(partial, partial + 2 * stride * static_cast<std::size_t>(threads), 0.0F);
+    const bool parallel = rows * cols >= detail::onednn_parallel_threshold && threads > 1;
+    auto body = [&](int t, int nt) {
+      float* pg = partial + 2 * stride * static_cast<std::size_t>(t);
+      float* pb = pg + stride;
+      const std::int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const float* xr = x + r * cols;
+        const float* dyr = dy + r * cols;
+        float* dxr = dx + r * cols;
+        const float mu = mean[r], rs = rstd[r];
+        float sum_g = 0.0F, sum_gx = 0.0F;
+        TRANSCENDENCE_DETAIL_SIMD_SUM(sum_g, sum_gx)
+        for (std::int64_t c = 0; c < cols; ++c) {
+          const float xhat = (xr[c] - mu) * rs;
+          const float g = dyr[c] * gamma[c];
+          sum_g += g;
+          sum_gx += g * xhat;
+          pg[c] += dyr[c] * xhat;
+          pb[c] += dyr[c];
+        }
+        const float a = sum_g * inv_cols, bcoef = sum_gx * inv_cols;
+        TRANSCENDENCE_DETAIL_SIMD
+        for (std::int64_t c = 0; c < cols; ++c) {
+          const float xhat = (xr[c] - mu) * rs;
+          dxr[c] = rs * (dyr[c] * gamma[c] - a - xhat * bcoef);
+        }
+      }
+    };
+    int used = 1;
+#if defined(_OPENMP)
+    if (parallel) {
+#pragma omp parallel num_threads(threads)
+      {
+        body(omp_get_thread_num(), omp_get_num_threads());
+#pragma omp single
+        used = omp_get_num_threads();
+      }
+    } else {
+      body(0, 1);
+    }
+#else
+    (void)parallel;
+    body(0, 1);
+#endif
+    for (int t = 0; t < used; ++t) {
+      const float* pg = partial + 2 * stride * static_cast<std::size_t>(t);
+      const float* pb = pg + stride;
+      for (std::int64_t c = 0; c < cols; ++c) dgamma[c] += pg[c];
+      if (dbeta != nullptr)
+        for (std::int64_t c = 0; c < cols; ++c) dbeta[c] += pb[c];
+    }
+  }
+
+  /// @brief y = GELU(x) with the exact erf form (oneDNN's vectorised eltwise primitive).
+  /// @param x input. @param y output. @param n elements.
+  void gelu_forward(const float* x, float* y, std::int64_t n) {
+    check_count("gelu_forward", n);
+    if (n == 0) return;
+    auto& e = gelu_entry(n);
+    e.src.set_data_handle(const_cast<float*>(x));
+    e.dst.set_data_handle(y);
+    e.forward.execute(m_stream, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DST, e.dst}});
+    m_stream.wait();
+  }
+
+  /// @brief dx = dy · GELU'(x).
+  /// @param x forward input. @param dy upstream gradient. @param dx output. @param n elements.
+  void gelu_backward(const float* x, const float* dy, float* dx, std::int64_t n) {
+    check_count("gelu_backward", n);
+    if (n == 0) return;
+    auto& e = gelu_entry(n);
+    e.src.set_data_handle(const_cast<float*>(x));
+    e.diff_dst.set_data_handle(const_cast<float*>(dy));
+    e.diff_src.set_data_handle(dx);
+    e.backward.execute(m_stream, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DIFF_DST, e.diff_dst}, {DNNL_ARG_DIFF_SRC, e.diff_src}});
+    m_stream.wait();
+  }
+
+  /// @brief y = softmax(scale·x) row-wise under a causal mask (masked entries get 0).
+  /// @param x rows×cols. @param y rows×cols. @param rows rows. @param cols cols.
+  /// @param scale applied before the exponential. @param mask see @ref softmax_mask.
+  void softmax_forward(const float* x, float* y, std::int64_t rows, std::int64_t cols, float scale,
+                       const softmax_mask& mask) {
+    check_shape("softmax_forward", rows, cols);
+    if (mask.period < 0 || mask.offset < 0)
+      throw config_error("onednn_backend::softmax_forward: mask period and offset must be >= 0");
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(rows * cols)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * cols;
+      float* yr = y + r * cols;
+      const std::int64_t visible = mask.period == 0 ? cols : std::min(cols, r % mask.period + mask.offset + 1);
+      float mx = -INFINITY;
+      TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
+      for (std::int64_t c = 0; c < visible; ++c) mx = std::max(mx, xr[c] * scale);
+      float sum = 0.0F;
+      TRANSCENDENCE_DETAIL_SIMD_SUM(sum)
+      for (std::int64_t c = 0; c < visible; ++c) {
+        const float e = detail::onednn_exp(xr[c] * scale - mx);
+        yr[c] = e;
+        sum += e;
+      }
+      const float inv = 1.0F / sum;
+      TRANSCENDENCE_DETAIL_SIMD
+      for (std::int64_t c = 0; c < visible; ++c) yr[c] *= inv;
+      for (std::int64_t c = visible; c < cols; ++c) yr[c] = 0.0F;
+    }
+  }
+
+  /// @brief dx = scale · y ⊙ (dy − Σ y⊙dy) row-wise (masked entries have y = 0, so dx = 0).
+  /// @param y forward output. @param dy upstream gradient. @param dx output.
+  /// @param rows rows. @param cols cols. @param scale the forward scale.
+  void softmax_backward(const float* y, const float* dy, float* dx, std::int64_t rows, std::int64_t cols,
+                        float scale) {
+    check_shape("softmax_backward", rows, cols);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(rows * cols)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* yr = y + r * cols;
+      const float* dyr = dy + r * cols;
+      float* dxr = dx + r * cols;
+      float dot = 0.0F;
+      TRANSCENDENCE_DETAIL_SIMD_SUM(dot)
+      for (std::int64_t c = 0; c < cols; ++c) dot += yr[c] * dyr[c];
+      TRANSCENDENCE_DETAIL_SIMD
+      for (std::int64_t c = 0; c < cols; ++c) dxr[c] = scale * yr[c] * (dyr[c] - dot);
+    }
+  }
+
+  /// @brief out row i = table row ids[i].
+  /// @param ids n ids. @param table rows×dim. @param out n×dim. @param n rows. @param dim width.
+  void embedding_forward(const token_id* ids, const float* table, float* out, std::int64_t n, std::int64_t dim) {
+    check_shape("embedding_forward", n, dim);
+    check_ids("embedding_forward", ids, n);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(n * dim)
+    for (std::int64_t i = 0; i < n; ++i) std::copy_n(table + static_cast<std::int64_t>(ids[i]) * dim, dim, out + i * dim);
+  }
+
+  /// @brief dtable row ids[i] += dout row i.
+  /// @param ids n ids. @param dout n×dim. @param dtable accumulated. @param n rows. @param dim width.
+  void embedding_backward(const token_id* ids, const float* dout, float* dtable, std::int64_t n, std::int64_t dim) {
+    check_shape("embedding_backward", n, dim);
+    check_ids("embedding_backward", ids, n);
+    // Ids repeat (a 32-symbol vocabulary), so threads split columns, never rows: no races, and the
+    // same summation order as a sequential loop.
+    const std::int64_t blocks = (dim + 15) / 16;
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(n * dim)
+    for (std::int64_t blk = 0; blk < blocks; ++blk) {
+      const std::int64_t c0 = blk * 16, c1 = std::min(dim, c0 + 16);
+      for (std::int64_t i = 0; i < n; ++i) {
+        float* dst = dtable + static_cast<std::int64_t>(ids[i]) * dim;
+        const float* src = dout + i * dim;
+        TRANSCENDENCE_DETAIL_SIMD
+        for (std::int64_t c = c0; c < c1; ++c) dst[c] += src[c];
+      }
+    }
+  }
+
+  /// @brief out row i += Σ table rows ids[offsets[i] .. offsets[i+1]) (a gather-sum).
+  /// @param ids feature ids. @param offsets n + 1 non-decreasing offsets into ids.
+  /// @param table rows×dim. @param out n×dim (accumulated). @param n rows. @param dim width.
+  void embedding_bag_forward(const token_id* ids, const token_id* offsets, const float* table, float* out,
+                             std::int64_t n, std::int64_t dim) {
+    check_shape("embedding_bag_forward", n, dim);
+    check_offsets("embedding_bag_forward", ids, offsets, n);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(n * dim * 8)
+    for (std::int64_t i = 0; i < n; ++i) {
+      float* dst = out + i * dim;
+      for (token_id j = offsets[i]; j < offsets[i + 1]; ++j) {
+        const float* src = table + static_cast<std::int64_t>(ids[j]) * dim;
+        TRANSCENDENCE_DETAIL_SIMD
+        for (std::int64_t c = 0; c < dim; ++c) dst[c] += src[c];
+      }
+    }
+  }
+
+  /// @brief dtable row ids[j] += dout row i for every j in bag i.
+  /// @param ids feature ids. @param offsets n + 1 offsets. @param dout n×dim.
+  /// @param dtable accumulated. @param n rows. @param dim width.
+  void embedding_bag_backward(const token_id* ids, const token_id* offsets, const float* dout, float* dtable,
+                              std::int64_t n, std::int64_t dim) {
+    check_shape("embedding_bag_backward", n, dim);
+    check_offsets("embedding_bag_backward", ids, offsets, n);
+    const std::int64_t blocks = (dim + 15) / 16;
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(n * dim * 8)
+    for (std::int64_t blk = 0; blk < blocks; ++blk) {
+      const std::int64_t c0 = blk * 16, c1 = std::min(dim, c0 + 16);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const float* src = dout + i * dim;
+        for (token_id j = offsets[i]; j < offsets[i + 1]; ++j) {
+          float* dst = dtable + static_cast<std::int64_t>(ids[j]) * dim;
+          TRANSCENDENCE_DETAIL_SIMD
+          for (std::int64_t c = c0; c < c1; ++c) dst[c] += src[c];
+        }
+      }
+    }
+  }
+
+  /// @brief Per-row cross-entropy −log softmax(logits)[target]; 0 where the target is negative.
+  /// @param logits rows×cols. @param targets rows. @param losses rows (out).
+  /// @param rows rows. @param cols vocabulary.
+  void cross_entropy_forward(const float* logits, const token_id* targets, float* losses, std::int64_t rows,
+                             std::int64_t cols) {
+    check_shape("cross_entropy_forward", rows, cols);
+    check_targets("cross_entropy_forward", targets, rows, cols);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(rows * cols)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      if (targets[r] < 0) {
+        losses[r] = 0.0F;
+        continue;
+      }
+      const float* lr = logits + r * cols;
+      const float mx = row_max(lr, cols);
+      losses[r] = std::log(row_exp_sum(lr, cols, mx)) + mx - lr[targets[r]];
+    }
+  }
+
+  /// @brief dlogits = scale·(softmax(logits) − onehot(target)); zero rows where the target is negative.
+  /// @param logits rows×cols. @param targets rows. @param dlogits rows×cols (overwritten).
+  /// @param rows rows. @param cols vocabulary. @param scale loss scale (e.g. 1/number of targets).
+  void cross_entropy_backward(const float* logits, const token_id* targets, float* dlogits, std::int64_t rows,
+                              std::int64_t cols, float scale) {
+    check_shape("cross_entropy_backward", rows, cols);
+    check_targets("cross_entropy_backward", targets, rows, cols);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(rows * cols)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* dr = dlogits + r * cols;
+      if (targets[r] < 0) {
+        std::fill(dr, dr + cols, 0.0F);
+        continue;
+      }
+      const float* lr = logits + r * cols;
+      const float mx = row_max(lr, cols);
+      const float k = scale / row_exp_sum(lr, cols, mx);
+      TRANSCENDENCE_DETAIL_SIMD
+      for (std::int64_t c = 0; c < cols; ++c) dr[c] = detail::onednn_exp(lr[c] - mx) * k;
+      dr[targets[r]] -= scale;
+    }
+  }
+
+  /// @brief x[i] = value (zeroing gradients before accumulation).
+  /// @param x output. @param n elements. @param value the value.
+  void fill(float* x, std::int64_t n, float value) {
+    check_count("fill", n);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(n)
+    for (std::int64_t i = 0; i < n; ++i) x[i] = value;
+  }
+
+  /// @brief Σ x², accumulated in double (global-norm gradient clipping).
+  /// @param x input. @param n elements.
+  /// @return the sum; the same for every run with the same thread count.
+  double sum_squares(const float* x, std::int64_t n) {
+    check_count("sum_squares", n);
+    // Fixed chunks summed in chunk order: the result does not depend on scheduling.
+    constexpr std::int64_t chunk = 1 << 14;
+    const std::int64_t chunks = (n + chunk - 1) / chunk;
+    double* partial = double_workspace(static_cast<std::size_t>(chunks));
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(n)
+    for (std::int64_t q = 0; q < chunks; ++q) {
+      const std::int64_t i0 = q * chunk, i1 = std::min(n, i0 + chunk);
+      double s = 0.0;
+      TRANSCENDENCE_DETAIL_SIMD_SUM(s)
+      for (std::int64_t i = i0; i < i1; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+      partial[q] = s;
+    }
+    double total = 0.0;
+    for (std::int64_t q = 0; q < chunks; ++q) total += partial[q];
+    return total;
+  }
+
+  /// @brief One AdamW step over n elements (see @ref adamw_desc), in f32 with the bias
+  /// corrections computed once in double.
+  /// @param param updated in place. @param grad gradient (times desc.grad_scale).
+  /// @param m first moment, updated. @param v second moment, updated. @param n elements.
+  /// @param desc hyper-parameters and step number.
+  void adamw_update(float* param, const float* grad, float* m, float* v, std::int64_t n, const adamw_desc& desc) {
+    check_count("adamw_update", n);
+    if (desc.step < 1) throw config_error("onednn_backend::adamw_update: step must be >= 1 (it is 1-based)");
+    const double bc1 = 1.0 - std::pow(static_cast<double>(desc.beta1), static_cast<double>(desc.step));
+    const double bc2 = 1.0 - std::pow(static_cast<double>(desc.beta2), static_cast<double>(desc.step));
+    const float step_size = static_cast<float>(desc.lr / bc1);
+    const float inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(bc2));
+    const float decay = 1.0F - desc.lr * desc.weight_decay;
+    const float b1 = desc.beta1, b2 = desc.beta2, c1 = 1.0F - desc.beta1, c2 = 1.0F - desc.beta2;
+    const float gs = desc.grad_scale, eps = desc.eps;
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(n)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float g = grad[i] * gs;
+      const float mi = b1 * m[i] + c1 * g;
+      const float vi = b2 * v[i] + c2 * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      param[i] = param[i] * decay - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+    }
+  }
+
+ private:
+  static float row_max(const float* x, std::int64_t n) {
+    float mx = -INFINITY;
+    TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
+    for (std::int64_t c = 0; c < n; ++c) mx = std::max(mx, x[c]);
+    return mx;
+  }
+  static float row_exp_sum(const float* x, std::int64_t n, float mx) {
+    float sum = 0.0F;
+    TRANSCENDENCE_DETAIL_SIMD_SUM(sum)
+    for (std::int64_t c = 0; c < n; ++c) sum += detail::onednn_exp(x[c] - mx);
+    return sum;
+  }
+
+  static int max_threads() {
+#if defined(_OPENMP)
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+  }
+
+  static void check_size(const char* op, std::size_t buffer, std::size_t host) {
+    if (buffer != host)
+      throw config_error(std::string("onednn_backend::") + op + ": buffer holds " + std::to_string(buffer) +
+                         " elements, host span " + std::to_string(host));
+  }
+  static void check_count(const char* op, std::int64_t n) {
+    if (n < 0) throw config_error(std::string("onednn_backend::") + op + ": negative size " + std::to_string(n));
+  }
+  static void check_shape(const char* op, std::int64_t rows, std::int64_t cols) {
+    if (rows < 0 || cols < 0)
+      throw config_error(std::string("onednn_backend::") + op + ": negative shape " + std::to_string(rows) + "x" +
+                         std::to_string(cols));
+  }
+  static void check_ids(const char* op, const token_id* ids, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i)
+      if (ids[i] < 0)
+        throw config_error(std::string("onednn_backend::") + op + ": negative id " + std::to_string(ids[i]) +
+                           " at position " + std::to_string(i));
+  }
+  static void check_offsets(const char* op, const token_id* ids, const token_id* offsets, std::int64_t n) {
+    if (offsets[0] < 0) throw config_error(std::string("onednn_backend::") + op + ": offsets[0] is negative");
+    for (std::int64_t i = 0; i < n; ++i)
+      if (offsets[i + 1] < offsets[i])
+        throw config_error(std::string("onednn_backend::") + op + ": offsets decrease at " + std::to_string(i + 1));
+    check_ids(op, ids + offsets[0], offsets[n] - offsets[0]);
+  }
+  static void check_targets(const char* op, const token_id* targets, std::int64_t rows, std::int64_t cols) {
+    for (std::int64_t r = 0; r < rows; ++r)
+      if (targets[r] >= cols)
+        throw config_error(std::string("onednn_backend::") + op + ": target " + std::to_string(targets[r]) +
+                           " at row " + std::to_string(r) + " is outside the vocabulary of " + std::to_string(cols));
+  }
+
+  static void check_gemm(const gemm_desc& d) {
+    auto fail = [&](const std::string& what) {
+      throw config_error("onednn_backend::gemm: " + what + " (m " + std::to_string(d.m) + ", n " + std::to_string(d.n) +
+                         ", k " + std::to_string(d.k) + ", lda " + std::to_string(d.lda) + ", ldb " +
+                         std::to_string(d.ldb) + ", ldc " + std::to_string(d.ldc) + ", batch " +
+                         std::to_string(d.batch) + ")");
+    };
+    if (d.m < 0 || d.n < 0 || d.k < 0) fail("negative dimension");
+    if (d.batch < 0) fail("negative batch");
+    if (d.stride_a < 0 || d.stride_b < 0 || d.stride_c < 0) fail("negative batch stride");
+    if (d.m == 0 || d.n == 0) return;
+    if (d.ldc < d.n) fail("ldc smaller than n");
+    if (d.k == 0) return;
+    if (d.lda < (d.trans_a ? d.m : d.k)) fail("lda smaller than a stored row of A");
+    if (d.ldb < (d.trans_b ? d.k : d.n)) fail("ldb smaller than a stored row of B");
+  }
+
+  /// A stride of 0 with batch > 1 means every product shares that matrix.
+  static std::int64_t batch_of(const gemm_desc& d, std::int64_t stride) { return stride == 0 ? 1 : d.batch; }
+
+  [[nodiscard]] bool is_small(const gemm_desc& d) const { return d.m < m_options.small_gemm_rows; }
+
+  /// beta·C (k = 0: the product is empty).
+  void scale_c(const gemm_desc& d, float* c) {
+    for (std::int64_t i = 0; i < d.batch; ++i)
+      for (std::int64_t r = 0; r < d.m; ++r) {
+        float* row = c + i * d.stride_c + r * d.ldc;
+        for (std::int64_t j = 0; j < d.n; ++j) row[j] = d.beta == 0.0F ? 0.0F : d.beta * row[j];
+      }
+  }
+
+  /// One dnnl_sgemm per batch entry (oneDNN's sgemm is row-major like us). Independent batch
+  /// entries run on separate threads; each single product is then sequential.
+  void sgemm_loop(const gemm_desc& d, const float* a, const float* b, float* c) {
+    const char ta = d.trans_a ? 'T' : 'N', tb = d.trans_b ? 'T' : 'N';
+    // check_gemm already enforced what dnnl_sgemm checks, so a failure here is a oneDNN fault.
+    std::atomic<bool> failed = false;
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(d.batch == 1 ? 0 : d.batch * d.m * d.n * d.k)
+    for (std::int64_t i = 0; i < d.batch; ++i) {
+      const auto status = dnnl_sgemm(ta, tb, d.m, d.n, d.k, d.alpha, a + i * d.stride_a, d.lda, b + i * d.stride_b,
+                                     d.ldb, d.beta, c + i * d.stride_c, d.ldc);
+      if (status != dnnl_success) failed = true;
+    }
+    if (failed) throw config_error("onednn_backend::gemm: dnnl_sgemm failed");
+  }
+
+  static detail::onednn_gemm_key key_of(const gemm_desc& d, bool bf16) {
+    return {d.trans_a,
+            d.trans_b,
+            d.m,
+            d.n,
+            d.k,
+            std::bit_cast<std::int32_t>(d.alpha),
+            std::bit_cast<std::int32_t>(d.beta),
+            d.lda,
+            d.ldb,
+            d.ldc,
+            d.batch,
+            d.stride_a,
+            d.stride_b,
+            d.stride_c,
+            bf16};
+  }
+
+  /// Memory descriptor of op(X) (rows×cols as used in the product) stored with row stride ld,
+  /// transposed or not, with batch stride.
+  static dnnl::memory::desc matrix_desc(std::int64_t batch, std::int64_t rows, std::int64_t cols, bool trans,
+                                        std::int64_t ld, std::int64_t stride, dnnl::memory::data_type type,
+                                        bool batched) {
+    using dims = dnnl::memory::dims;
+    const std::int64_t rs = trans ? 1 : ld, cs = trans ? ld : 1;
+    if (!batched) return {dims{rows, cols}, type, dims{rs, cs}};
+    // A broadcast operand (stride 0) is a batch of one; oneDNN broadcasts it.
+    return {dims{batch, rows, cols}, type, dims{batch == 1 ? std::max<std::int64_t>(stride, 1) : stride, rs, cs}};
+  }
+
+  detail::onednn_gemm_entry& gemm_entry(const gemm_desc& d) {
+    const bool bf16 = m_options.precision == onednn_precision::bf16;
+    const auto key = key_of(d, bf16);
+    if (auto it = m_gemm_cache.find(key); it != m_gemm_cache.end()) return it->second;
+    detail::onednn_gemm_entry e;
+    e.bf16 = bf16;
+    using dt = dnnl::memory::data_type;
+    const bool batched = d.batch > 1;
+    const std::int64_t batch_a = batch_of(d, d.stride_a), batch_b = batch_of(d, d.stride_b);
+    dnnl::memory::desc a_md, b_md;
+    if (bf16) {
+      // The inputs are packed densely (stored layout kept) into the bf16 workspace.
+      const std::int64_t cols_a = d.trans_a ? d.m : d.k, cols_b = d.trans_b ? d.k : d.n;
+      a_md = matrix_desc(batch_a, d.m, d.k, d.trans_a, cols_a, d.m * d.k, dt::bf16, batched);
+      b_md = matrix_desc(batch_b, d.k, d.n, d.trans_b, cols_b, d.k * d.n, dt::bf16, batched);
+    } else {
+      a_md = matrix_desc(batch_a, d.m, d.k, d.trans_a, d.lda, d.stride_a, dt::f32, batched);
+      b_md = matrix_desc(batch_b, d.k, d.n, d.trans_b, d.ldb, d.stride_b, dt::f32, batched);
+    }
+    const auto c_md = matrix_desc(d.batch, d.m, d.n, false, d.ldc, d.stride_c, dt::f32, batched);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (d.alpha != 1.0F) attr.set_output_scales(0, {d.alpha});
+    if (d.beta != 0.0F) {
+      dnnl::post_ops ops;
+      ops.append_sum(d.beta);
+      attr.set_post_ops(ops);
+    }
+    try {
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, m_engine);
+      e.implementation = pd.impl_info_str();
+      // oneDNN's reference implementation (its answer to unusual strides) is orders of magnitude
+      // slower than sgemm, which takes any strides.
+      if (e.implementation.find("ref") != std::string::npos) {
+        e.use_sgemm = true;
+        e.bf16 = false;
+      } else {
+        e.primitive = dnnl::matmul(pd);
+        e.src = dnnl::memory(a_md, m_engine, DNNL_MEMORY_NONE);
+        e.weights = dnnl::memory(b_md, m_engine, DNNL_MEMORY_NONE);
+        e.dst = dnnl::memory(c_md, m_engine, DNNL_MEMORY_NONE);
+        e.scratchpad_bytes = pd.scratchpad_desc().get_size();
+        e.scratchpad = dnnl::memory(pd.scratchpad_desc(), m_engine, DNNL_MEMORY_NONE);
+      }
+    } catch (const dnnl::error& err) {
+      e.implementation = std::string("unsupported: ") + err.what();
+      e.use_sgemm = true;
+      e.bf16 = false;
+    }
+    return m_gemm_cache.emplace(key, std::move(e)).first->second;
+  }
+
+  detail::onednn_gelu_entry& gelu_entry(std::int64_t n) {
+    if (auto it = m_gelu_cache.find(n); it != m_gelu_cache.end()) return it->second;
+    const dnnl::memory::desc md({n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
+    const auto alg = dnnl::algorithm::eltwise_gelu_erf;
+    dnnl::eltwise_forward::primitive_desc fwd(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, alg, md, 0.0F, 0.0F), m_engine);
+    dnnl::eltwise_backward::primitive_desc bwd(dnnl::eltwise_backward::desc(alg, md, md, 0.0F, 0.0F), m_engine, fwd);
+    detail::onednn_gelu_entry e{dnnl::eltwise_forward(fwd),
+                                dnnl::eltwise_backward(bwd),
+                                dnnl::memory(md, m_engine, DNNL_MEMORY_NONE),
+                                dnnl::memory(md, m_engine, DNNL_MEMORY_NONE),
+                                dnnl::memory(md, m_engine, DNNL_MEMORY_NONE),
+                                dnnl::memory(md, m_engine, DNNL_MEMORY_NONE)};
+    return m_gelu_cache.emplace(n, std::move(e)).first->second;
+  }
+
+  /// Copies batch×rows×cols (row stride ld, batch stride stride) densely into bf16.
+  static void pack_bf16(const float* src, std::uint16_t* dst, std::int64_t batch, std::int64_t rows, std::int64_t cols,
+                        std::int64_t ld, std::int64_t stride) {
+    const std::int64_t lines = batch * rows;
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(lines * cols)
+    for (std::int64_t line = 0; line < lines; ++line) {
+      const std::int64_t i = line / rows, r = line % rows;
+      const float* s = src + i * stride + r * ld;
+      std::uint16_t* t = dst + line * cols;
+      TRANSCENDENCE_DETAIL_SIMD
+      for (std::int64_t c = 0; c < cols; ++c) t[c] = detail::onednn_to_bf16(s[c]);
+    }
+  }
+
+  void* scratchpad(std::size_t bytes) {
+    if (bytes > m_scratch_bytes) {
+      m_scratch = detail::aligned_zeros<std::byte>(bytes);
+      m_scratch_bytes = bytes;
+    }
+    return m_scratch.get();
+  }
+  std::uint16_t* bf16_workspace(std::size_t n) {
+    if (n > m_bf16_size) {
+      m_bf16 = detail::aligned_zeros<std::uint16_t>(n);
+      m_bf16_size = n;
+    }
+    return m_bf16.get();
+  }
+  float* float_workspace(std::size_t n) {
+    if (n > m_float_size) {
+      m_float = detail::aligned_zeros<float>(n);
+      m_float_size = n;
+    }
+    return m_float.get();
+  }
+
+  double* double_workspace(std::size_t n) {
+    if (n > m_double_size) {
+      m_double = detail::aligned_zeros<double>(n);
+      m_double_size = n;
+    }
+    return m_double.get();
+  }
+
+  onednn_options m_options;
+  dnnl::engine m_engine;
+  dnnl::stream m_stream;
+  std::map<detail::onednn_gemm_key, detail::onednn_gemm_entry> m_gemm_cache;
+  std::map<std::int64_t, detail::onednn_gelu_entry> m_gelu_cache;
+  std::unique_ptr<std::byte[], detail::aligned_free> m_scratch;
+  std::size_t m_scratch_bytes = 0;
+  std::unique_ptr<std::uint16_t[], detail::aligned_free> m_bf16;
+  std::size_t m_bf16_size = 0;
+  std::unique_ptr<float[], detail::aligned_free> m_float;
+  std::size_t m_float_size = 0;
+  std::unique_ptr<double[], detail::aligned_free> m_double;
+  std::size_t m_double_size = 0;
+};
+
+static_assert(backend<onednn_backend>, "onednn_backend must model transcendence::backend (backend/concepts.hpp)");
+
+}  // namespace transcendence
+
+#undef TRANSCENDENCE_DETAIL_PRAGMA
+#undef TRANSCENDENCE_DETAIL_PARALLEL_FOR
+#undef TRANSCENDENCE_DETAIL_SIMD
+#undef TRANSCENDENCE_DETAIL_SIMD_SUM
+#undef TRANSCENDENCE_DETAIL_SIMD_MAX
