@@ -133,11 +133,14 @@ static_assert(tokenizer<pgn_char_tokenizer>);
 ///
 /// @code
 /// std::vector<std::string> san = {"e4", "e5", "Nf3"};
-/// std::string text = transcendence::format_transcript(san);  // ";1.e4 e5 2.Nf3"
+/// std::string text;
+/// transcendence::format_transcript(std::span<const std::string>(san), text);  // ";1.e4 e5 2.Nf3"
 /// @endcode
+/// @tparam Text `std::string` or `std::string_view`.
 /// @param san the moves in SAN (with `+`, `#`, `=Q`, `O-O` as played).
 /// @param out receives the text (appended; reuse it across games to avoid allocations).
-inline void format_transcript(std::span<const std::string> san, std::string& out) {
+template <class Text>
+void format_transcript(std::span<const Text> san, std::string& out) {
   out.push_back(';');
   char number[24];
   for (std::size_t i = 0; i < san.size(); ++i) {
@@ -155,7 +158,7 @@ inline void format_transcript(std::span<const std::string> san, std::string& out
 /// @return the text, starting with `;`.
 [[nodiscard]] inline std::string format_transcript(std::span<const std::string> san) {
   std::string out;
-  format_transcript(san, out);
+  format_transcript<std::string>(san, out);
   return out;
 }
 
