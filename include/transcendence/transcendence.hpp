@@ -9,6 +9,7 @@
 #include "transcendence/core.hpp"
 #include "transcendence/dataset.hpp"
 #include "transcendence/game.hpp"
+#include "transcendence/model.hpp"
 #include "transcendence/rating.hpp"
 #include "transcendence/sampler.hpp"
 #include "transcendence/tokenizer.hpp"

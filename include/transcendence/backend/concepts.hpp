@@ -66,7 +66,8 @@ struct adamw_desc {
 /// @brief The memory half of a backend: buffers of floats and of indices on the backend's device.
 ///
 /// - `B::buffer_type` (floats) and `B::index_buffer_type` (int32 token/feature ids): movable
-///   owning handles.
+///   owning handles; default-constructed ones are empty (models keep them as members and
+///   allocate later).
 /// - `b.allocate(n)`, `b.allocate_index(n)`: zero-filled buffers of n elements.
 /// - `b.upload(buf, host)`, `b.download(buf, host)`: copies between host spans and buffers of the
 ///   same size.
@@ -81,6 +82,8 @@ concept backend_memory = requires(B& b, typename B::buffer_type& buf, const type
   typename B::index_buffer_type;
   requires std::movable<typename B::buffer_type>;
   requires std::movable<typename B::index_buffer_type>;
+  requires std::default_initializable<typename B::buffer_type>;
+  requires std::default_initializable<typename B::index_buffer_type>;
   { b.allocate(n) } -> std::same_as<typename B::buffer_type>;
   { b.allocate_index(n) } -> std::same_as<typename B::index_buffer_type>;
   { b.upload(buf, host_in) } -> std::same_as<void>;

@@ -1,0 +1,73 @@
+/// @file
+/// @brief A host-side view of one batch of token sequences, with optional per-position features.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "transcendence/core/error.hpp"
+#include "transcendence/core/types.hpp"
+
+namespace transcendence {
+
+/// @brief Views of `batch` sequences of `length` positions each, row-major (sequence-major).
+///
+/// Targets are the next tokens (negative: ignored by the loss); an empty `targets` asks for
+/// logits only. Features use the CSR layout of `featured_tokenizer`: position i carries the ids
+/// `feature_ids[feature_offsets[i] - feature_offsets[0] ..]` up to `feature_offsets[i + 1]`, so a
+/// slice of a token shard's offsets can be passed without rebasing.
+/// @code
+/// std::vector<transcendence::token_id> in{1, 2, 3, 4}, tgt{2, 3, 4, 5};
+/// transcendence::token_batch b{.batch = 1, .length = 4, .inputs = in, .targets = tgt};
+/// @endcode
+struct token_batch {
+  std::int64_t batch = 0;                           ///< Number of sequences.
+  std::int64_t length = 0;                          ///< Positions per sequence.
+  std::span<const token_id> inputs{};               ///< batch × length input tokens.
+  std::span<const token_id> targets{};              ///< batch × length targets, or empty.
+  std::span<const feature_id> feature_ids{};        ///< Feature ids of all positions (CSR values).
+  std::span<const std::uint64_t> feature_offsets{}; ///< batch × length + 1 offsets, or empty.
+
+  /// @brief Number of positions.
+  /// @return batch × length.
+  [[nodiscard]] std::int64_t rows() const noexcept { return batch * length; }
+
+  /// @brief Checks sizes and id ranges against a model's shapes.
+  /// @param vocab token vocabulary.
+  /// @param context longest allowed sequence.
+  /// @param feature_vocab feature vocabulary (0: features must be absent).
+  /// @throws config_error naming the first problem.
+  void validate(std::int64_t vocab, std::int64_t context, std::int64_t feature_vocab) const {
+    auto fail = [](const std::string& what) { throw config_error("token_batch: " + what); };
+    if (batch <= 0 || length <= 0) fail("batch and length must be positive");
+    if (length > context)
+      fail("length " + std::to_string(length) + " exceeds the model context " + std::to_string(context));
+    const auto n = static_cast<std::size_t>(rows());
+    if (inputs.size() != n) fail("inputs hold " + std::to_string(inputs.size()) + " ids, expected " + std::to_string(n));
+    if (!targets.empty() && targets.size() != n)
+      fail("targets hold " + std::to_string(targets.size()) + " ids, expected " + std::to_string(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (inputs[i] < 0 || inputs[i] >= vocab)
+        fail("input token " + std::to_string(inputs[i]) + " at " + std::to_string(i) + " is outside [0, " +
+             std::to_string(vocab) + ")");
+      if (!targets.empty() && targets[i] >= vocab)
+        fail("target " + std::to_string(targets[i]) + " at " + std::to_string(i) + " is outside the vocabulary");
+    }
+    if (feature_offsets.empty()) return;
+    if (feature_vocab <= 0) fail("features given to a model without a feature vocabulary");
+    if (feature_offsets.size() != n + 1)
+      fail("feature_offsets hold " + std::to_string(feature_offsets.size()) + " entries, expected " +
+           std::to_string(n + 1));
+    for (std::size_t i = 0; i < n; ++i)
+      if (feature_offsets[i + 1] < feature_offsets[i]) fail("feature_offsets decrease at " + std::to_string(i));
+    if (feature_offsets[n] - feature_offsets[0] != feature_ids.size())
+      fail("feature_ids hold " + std::to_string(feature_ids.size()) + " ids, offsets span " +
+           std::to_string(feature_offsets[n] - feature_offsets[0]));
+    for (std::size_t k = 0; k < feature_ids.size(); ++k)
+      if (feature_ids[k] < 0 || feature_ids[k] >= feature_vocab)
+        fail("feature id " + std::to_string(feature_ids[k]) + " is outside [0, " + std::to_string(feature_vocab) + ")");
+  }
+};
+
+}  // namespace transcendence
