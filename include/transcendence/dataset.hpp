@@ -2,4 +2,7 @@
 /// @brief Summary header of the dataset family: token shards, PGN ingestion, dataset statistics.
 #pragma once
 
+#include "transcendence/dataset/diversity.hpp"
+#include "transcendence/dataset/pgn_dataset.hpp"
+#include "transcendence/dataset/pgn_scan.hpp"
 #include "transcendence/dataset/token_shard.hpp"

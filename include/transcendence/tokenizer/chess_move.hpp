@@ -1,0 +1,289 @@
+/// @file
+/// @brief Move-level chess tokenizers: one token per move, optionally with the board as features.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "transcendence/core/error.hpp"
+#include "transcendence/core/types.hpp"
+#include "transcendence/game/chess/bitboard.hpp"
+#include "transcendence/game/chess/movegen.hpp"
+#include "transcendence/game/chess/position.hpp"
+#include "transcendence/game/chess/types.hpp"
+#include "transcendence/tokenizer/concepts.hpp"
+#include "transcendence/tokenizer/move_vocabulary.hpp"
+
+namespace transcendence {
+
+/// @brief A chess game as the move tokenizers see it: a start position and the moves played.
+struct move_game {
+  position start = position::start();  ///< The position before the first move.
+  std::vector<move> moves;             ///< The moves, each legal where it is played.
+
+  /// @brief Same start and same moves.
+  /// @param other the other game.
+  /// @return true when equal.
+  bool operator==(const move_game& other) const noexcept = default;
+};
+
+/// @brief The vocabulary token of a chess move (its from–to–promotion triple).
+/// @param m a move.
+/// @return a token in [0, 1968).
+inline token_id move_token(move m) noexcept {
+  auto promote = vocabulary_move::promotion::none;
+  if (m.kind() == move_kind::promotion) promote = static_cast<vocabulary_move::promotion>(static_cast<int>(m.promotion()));
+  return move_vocabulary::index_of(m.from(), m.to(), promote);
+}
+
+/// @brief The legal move of a position that a vocabulary token names.
+/// @param token a move token.
+/// @param legal the legal moves of the position.
+/// @return the move, or a null move when no legal move matches.
+inline move move_of_token(token_id token, const move_list& legal) noexcept {
+  for (move m : legal)
+    if (move_token(m) == token) return m;
+  return move{};
+}
+
+/// @brief One token per move: the 1968 from–to–promotion moves, then a start-of-game token (also
+/// the separator between packed games) and a padding token.
+///
+/// A game's tokens are `[bos, m1, m2, ...]`, about six times shorter than its transcript. All
+/// games of one tokenizer start from the same position (the standard one unless given), because
+/// the start position is not part of the token stream.
+///
+/// @code
+/// transcendence::move_tokenizer t;
+/// transcendence::move_game g;  // from the standard start
+/// g.moves.push_back(...);      // legal moves
+/// std::vector<transcendence::token_id> ids;
+/// t.encode(g, ids);                                  // {1968, token of m1, ...}
+/// transcendence::move_game back = t.decode(ids);     // == g
+/// @endcode
+class move_tokenizer {
+ public:
+  /// @brief Encodes a game.
+  using input_type = move_game;
+  /// @brief The start-of-game token (separator).
+  static constexpr token_id bos_token = static_cast<token_id>(move_vocabulary::size);
+  /// @brief The padding token.
+  static constexpr token_id pad_token = bos_token + 1;
+
+  /// @brief A tokenizer for games from the standard start position.
+  move_tokenizer() = default;
+  /// @brief A tokenizer for games from another start position.
+  /// @param start the common start position.
+  explicit move_tokenizer(const position& start) : m_start(start) {}
+
+  /// @brief Identifier written into token shards.
+  /// @return "chess_move".
+  [[nodiscard]] std::string_view name() const noexcept { return "chess_move"; }
+  /// @brief 1968 moves plus start-of-game and padding.
+  /// @return 1970.
+  [[nodiscard]] std::size_t vocab_size() const noexcept { return move_vocabulary::size + 2; }
+  /// @brief Start of game (also the separator) and padding.
+  /// @return the special tokens.
+  [[nodiscard]] special_tokens specials() const noexcept {
+    special_tokens s;
+    s.bos = bos_token;
+    s.separator = bos_token;
+    s.pad = pad_token;
+    return s;
+  }
+  /// @brief The position every game starts from.
+  /// @return the start position.
+  [[nodiscard]] const position& start() const noexcept { return m_start; }
+
+  /// @brief Appends `bos` and one token per move.
+  /// @param game the game.
+  /// @param out receives the tokens.
+  /// @throws config_error when the game does not start from @ref start.
+  /// @throws parse_error naming the ply of the first illegal move (nothing is appended then).
+  void encode(const input_type& game, std::vector<token_id>& out) const {
+    const std::size_t mark = out.size();
+    if (!(game.start == m_start)) throw config_error("move_tokenizer: the game does not start from the tokenizer's start position");
+    out.push_back(bos_token);
+    position pos = m_start;
+    move_list legal;
+    for (std::size_t i = 0; i < game.moves.size(); ++i) {
+      generate_legal_moves(pos, legal);
+      if (!legal.contains(game.moves[i])) {
+        out.resize(mark);
+        throw parse_error("move_tokenizer", 0, i + 1, "move at ply " + std::to_string(i + 1) + " is not legal");
+      }
+      out.push_back(move_token(game.moves[i]));
+      pos.play(game.moves[i]);
+    }
+  }
+
+  /// @brief The game back from its tokens.
+  /// @param tokens `[bos, m1, m2, ...]`.
+  /// @return the game.
+  /// @throws parse_error when the sequence does not start with `bos`, or a token is not a legal
+  ///         move where it stands.
+  [[nodiscard]] input_type decode(std::span<const token_id> tokens) const {
+    move_game game;
+    game.start = m_start;
+    if (tokens.empty() || tokens[0] != bos_token) throw parse_error("move_tokenizer", 0, 1, "a game starts with the bos token");
+    position pos = m_start;
+    move_list legal;
+    game.moves.reserve(tokens.size() - 1);
+    for (std::size_t i = 1; i < tokens.size(); ++i) {
+      generate_legal_moves(pos, legal);
+      const move m = move_of_token(tokens[i], legal);
+      if (m.is_null())
+        throw parse_error("move_tokenizer", 0, i + 1,
+                          "token " + std::to_string(tokens[i]) + " is not a legal move at ply " + std::to_string(i));
+      game.moves.push_back(m);
+      pos.play(m);
+    }
+    return game;
+  }
+
+ private:
+  position m_start = position::start();
+};
+
+static_assert(tokenizer<move_tokenizer>);
+
+/// @brief Sparse NNUE-style features of a chess position, seen from the side to move.
+///
+/// Ids: `piece * 64 + square` for every piece (0..767), where `piece` is 0..5 for the side to
+/// move's pawn..king and 6..11 for the opponent's, and squares are mirrored vertically when Black
+/// is to move (so "my pawns advance up the board" in every position); 768..771 the castling rights
+/// (mine short, mine long, theirs short, theirs long); 772 when Black is to move; 773..780 the
+/// en-passant file. At most 32 + 4 + 1 + 1 = 38 ids per position, 781 in all.
+struct board_features {
+  /// @brief Size of the feature vocabulary.
+  static constexpr std::size_t vocab_size = 781;
+  /// @brief Most features one position has.
+  static constexpr std::size_t max_features = 38;
+  /// @brief First castling feature.
+  static constexpr feature_id castling_base = 768;
+  /// @brief The Black-to-move feature.
+  static constexpr feature_id black_to_move = 772;
+  /// @brief First en-passant file feature.
+  static constexpr feature_id en_passant_base = 773;
+
+  /// @brief Appends the features of a position.
+  /// @param pos the position.
+  /// @param out receives the ids (in a fixed order: pieces by square, then castling, side, en passant).
+  static void append(const position& pos, std::vector<feature_id>& out) {
+    const color us = pos.side_to_move();
+    const int flip = us == color::white ? 0 : 56;
+    bitboard occ = pos.occupied();
+    while (occ) {
+      const square s = pop_lsb(occ);
+      const piece p = pos.piece_on(s);
+      const int rel = static_cast<int>(type_of(p)) + (color_of(p) == us ? 0 : 6);
+      out.push_back(static_cast<feature_id>(rel * 64 + (s ^ flip)));
+    }
+    const std::uint8_t c = pos.castling();
+    const bool white = us == color::white;
+    const bool mine_short = c & (white ? white_king_side : black_king_side);
+    const bool mine_long = c & (white ? white_queen_side : black_queen_side);
+    const bool theirs_short = c & (white ? black_king_side : white_king_side);
+    const bool theirs_long = c & (white ? black_queen_side : white_queen_side);
+    if (mine_short) out.push_back(castling_base + 0);
+    if (mine_long) out.push_back(castling_base + 1);
+    if (theirs_short) out.push_back(castling_base + 2);
+    if (theirs_long) out.push_back(castling_base + 3);
+    if (!white) out.push_back(black_to_move);
+    if (pos.en_passant() != no_square) out.push_back(en_passant_base + file_of(pos.en_passant()));
+  }
+};
+
+/// @brief The board-aware move tokenizer: @ref move_tokenizer tokens, and for every token the
+/// features (@ref board_features) of the board on which the next move is played.
+///
+/// At sequence position i the model reads token i and predicts token i + 1, so token i carries the
+/// board after the moves up to i: `bos` carries the start position, move k the position after it.
+/// The model sums these features' embeddings into the token embedding and so sees the board
+/// without having to reconstruct it from the move history.
+///
+/// @code
+/// transcendence::board_move_tokenizer t;
+/// std::vector<transcendence::token_id> ids;
+/// std::vector<transcendence::feature_id> features;
+/// std::vector<std::size_t> ends;
+/// t.encode(game, ids);
+/// t.encode_features(game, features, ends);  // ends.size() == ids.size()
+/// @endcode
+class board_move_tokenizer {
+ public:
+  /// @brief Encodes a game.
+  using input_type = move_game;
+
+  /// @brief A tokenizer for games from the standard start position.
+  board_move_tokenizer() = default;
+  /// @brief A tokenizer for games from another start position.
+  /// @param start the common start position.
+  explicit board_move_tokenizer(const position& start) : m_moves(start) {}
+
+  /// @brief Identifier written into token shards.
+  /// @return "chess_move_board".
+  [[nodiscard]] std::string_view name() const noexcept { return "chess_move_board"; }
+  /// @brief The position every game starts from.
+  /// @return the start position.
+  [[nodiscard]] const position& start() const noexcept { return m_moves.start(); }
+  /// @brief Same vocabulary as @ref move_tokenizer.
+  /// @return 1970.
+  [[nodiscard]] std::size_t vocab_size() const noexcept { return m_moves.vocab_size(); }
+  /// @brief Same specials as @ref move_tokenizer.
+  /// @return the special tokens.
+  [[nodiscard]] special_tokens specials() const noexcept { return m_moves.specials(); }
+  /// @brief Size of the feature vocabulary.
+  /// @return @ref board_features::vocab_size.
+  [[nodiscard]] std::size_t feature_vocab_size() const noexcept { return board_features::vocab_size; }
+  /// @brief Most features of one token.
+  /// @return @ref board_features::max_features.
+  [[nodiscard]] std::size_t max_features() const noexcept { return board_features::max_features; }
+
+  /// @brief Appends the tokens of a game (see @ref move_tokenizer::encode).
+  /// @param game the game.
+  /// @param out receives the tokens.
+  void encode(const input_type& game, std::vector<token_id>& out) const { m_moves.encode(game, out); }
+
+  /// @brief The game back from its tokens (see @ref move_tokenizer::decode).
+  /// @param tokens the tokens.
+  /// @return the game.
+  [[nodiscard]] input_type decode(std::span<const token_id> tokens) const { return m_moves.decode(tokens); }
+
+  /// @brief Appends, for each token `encode` produces, the board features, in CSR layout.
+  /// @param game the game (its moves must be legal; @ref encode checks that).
+  /// @param ids receives the feature ids.
+  /// @param offsets receives, per token, the end offset of its ids in @p ids.
+  void encode_features(const input_type& game, std::vector<feature_id>& ids, std::vector<std::size_t>& offsets) const {
+    position pos = game.start;
+    board_features::append(pos, ids);
+    offsets.push_back(ids.size());
+    for (move m : game.moves) {
+      pos.play(m);
+      board_features::append(pos, ids);
+      offsets.push_back(ids.size());
+    }
+  }
+
+  /// @brief Tokens and features of a game in one pass (what dataset building uses).
+  /// @param game the game.
+  /// @param out receives the tokens.
+  /// @param ids receives the feature ids.
+  /// @param offsets receives the end offset of each token's ids.
+  /// @throws parse_error on an illegal move (nothing is appended then).
+  void encode_with_features(const input_type& game, std::vector<token_id>& out, std::vector<feature_id>& ids,
+                            std::vector<std::size_t>& offsets) const {
+    m_moves.encode(game, out);
+    encode_features(game, ids, offsets);
+  }
+
+ private:
+  move_tokenizer m_moves;
+};
+
+static_assert(featured_tokenizer<board_move_tokenizer>);
+
+}  // namespace transcendence
