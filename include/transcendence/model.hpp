@@ -7,3 +7,4 @@
 #include "transcendence/model/batch.hpp"
 #include "transcendence/model/config.hpp"
 #include "transcendence/model/gpt.hpp"
+#include "transcendence/model/kv_cache.hpp"

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 
@@ -10,6 +11,40 @@
 #include "transcendence/core/types.hpp"
 
 namespace transcendence {
+
+/// @brief Per-position feature ids in CSR form: position i carries
+/// `ids[offsets[i] - offsets[0] .. offsets[i + 1] - offsets[0])` (rows + 1 offsets; empty: no features).
+struct feature_csr {
+  std::span<const feature_id> ids{};          ///< Feature ids of all positions.
+  std::span<const std::uint64_t> offsets{};   ///< rows + 1 offsets, or empty.
+};
+
+/// @brief Checks a feature CSR against a row count and a feature vocabulary.
+/// @param f the features (empty offsets: none, always valid).
+/// @param rows number of positions.
+/// @param feature_vocab feature vocabulary (0: features must be absent).
+/// @param who name used in the message.
+/// @throws config_error naming the first problem.
+inline void validate_features(const feature_csr& f, std::size_t rows, std::int64_t feature_vocab, const char* who) {
+  auto fail = [who](const std::string& what) { throw config_error(std::string(who) + ": " + what); };
+  if (f.offsets.empty()) {
+    if (!f.ids.empty()) fail("feature ids given without offsets");
+    return;
+  }
+  if (feature_vocab <= 0) fail("features given to a model without a feature vocabulary");
+  if (f.offsets.size() != rows + 1)
+    fail("feature offsets hold " + std::to_string(f.offsets.size()) + " entries, expected " + std::to_string(rows + 1));
+  for (std::size_t i = 0; i < rows; ++i)
+    if (f.offsets[i + 1] < f.offsets[i]) fail("feature offsets decrease at " + std::to_string(i));
+  if (f.offsets[rows] - f.offsets[0] != f.ids.size())
+    fail("feature ids hold " + std::to_string(f.ids.size()) + " ids, offsets span " +
+         std::to_string(f.offsets[rows] - f.offsets[0]));
+  if (f.ids.size() > static_cast<std::size_t>(std::numeric_limits<token_id>::max()))
+    fail("more than 2^31 feature ids at once");
+  for (std::size_t k = 0; k < f.ids.size(); ++k)
+    if (f.ids[k] < 0 || f.ids[k] >= feature_vocab)
+      fail("feature id " + std::to_string(f.ids[k]) + " is outside [0, " + std::to_string(feature_vocab) + ")");
+}
 
 /// @brief Views of `batch` sequences of `length` positions each, row-major (sequence-major).
 ///
@@ -54,19 +89,7 @@ struct token_batch {
       if (!targets.empty() && targets[i] >= vocab)
         fail("target " + std::to_string(targets[i]) + " at " + std::to_string(i) + " is outside the vocabulary");
     }
-    if (feature_offsets.empty()) return;
-    if (feature_vocab <= 0) fail("features given to a model without a feature vocabulary");
-    if (feature_offsets.size() != n + 1)
-      fail("feature_offsets hold " + std::to_string(feature_offsets.size()) + " entries, expected " +
-           std::to_string(n + 1));
-    for (std::size_t i = 0; i < n; ++i)
-      if (feature_offsets[i + 1] < feature_offsets[i]) fail("feature_offsets decrease at " + std::to_string(i));
-    if (feature_offsets[n] - feature_offsets[0] != feature_ids.size())
-      fail("feature_ids hold " + std::to_string(feature_ids.size()) + " ids, offsets span " +
-           std::to_string(feature_offsets[n] - feature_offsets[0]));
-    for (std::size_t k = 0; k < feature_ids.size(); ++k)
-      if (feature_ids[k] < 0 || feature_ids[k] >= feature_vocab)
-        fail("feature id " + std::to_string(feature_ids[k]) + " is outside [0, " + std::to_string(feature_vocab) + ")");
+    validate_features({feature_ids, feature_offsets}, n, feature_vocab, "token_batch");
   }
 };
 

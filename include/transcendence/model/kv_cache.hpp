@@ -1,0 +1,300 @@
+/// @file
+/// @brief Incremental decoding with a key/value cache, for one sequence or many independent ones.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "transcendence/backend/concepts.hpp"
+#include "transcendence/core/error.hpp"
+#include "transcendence/core/types.hpp"
+#include "transcendence/model/batch.hpp"
+#include "transcendence/model/gpt.hpp"
+
+namespace transcendence {
+
+/// @brief Keys and values of every layer for a fixed number of independent sequences (slots), and
+/// the workspace to extend them, so that each new token costs one row of compute per layer.
+///
+/// A slot holds up to `context` positions. @ref append feeds several tokens to one slot (a prompt)
+/// and returns the logits of each; @ref step feeds one token to each of several slots (many games
+/// at once) and returns one row of logits per slot. Logits equal those of a full
+/// @ref gpt_model::forward over the same prefix (up to float rounding). The cache reads the
+/// model's parameters at each call, so it stays valid while the model trains, but cached keys
+/// and values then describe the old weights: @ref reset the slots after an update.
+///
+/// Every buffer is allocated by the constructor; decoding allocates nothing.
+/// @tparam B the backend.
+/// @code
+/// transcendence::gpt_kv_cache<transcendence::reference_backend> cache(model, 2);  // two games
+/// const auto vocab = static_cast<std::size_t>(model.config().vocab_size);
+/// std::vector<transcendence::token_id> prompt{5, 7, 1};
+/// std::vector<float> prompt_logits(prompt.size() * vocab);
+/// cache.append(0, prompt, prompt_logits);  // slot 0 now holds 3 positions
+/// cache.append(1, prompt, {});             // slot 1 too; no logits wanted
+/// std::vector<float> logits(2 * vocab);
+/// std::vector<std::int64_t> slots{0, 1};
+/// std::vector<transcendence::token_id> next{3, 5};
+/// cache.step(slots, next, logits);  // row i: logits after slot slots[i] saw next[i]
+/// @endcode
+template <backend B>
+class gpt_kv_cache {
+ public:
+  /// @brief Allocates the cache and its workspace.
+  /// @param model the model; it must outlive the cache.
+  /// @param slots number of independent sequences.
+  /// @param max_rows most positions processed in one call (0: max(slots, context)); longer
+  /// @ref append calls are split into chunks of this size.
+  /// @throws config_error when slots is not positive.
+  gpt_kv_cache(const gpt_model<B>& model, std::int64_t slots, std::int64_t max_rows = 0)
+      : m_model(&model), m_slots(slots) {
+    if (slots <= 0) throw config_error("gpt_kv_cache: need at least one slot");
+    const auto& c = model.config();
+    m_rows = max_rows > 0 ? std::max(max_rows, slots) : std::max(slots, c.context);
+    auto& b = model.backend();
+    const auto z = [](std::int64_t n) { return static_cast<std::size_t>(n); };
+    const std::int64_t d = c.d_model, r = m_rows;
+    for (std::int64_t l = 0; l < c.n_layer; ++l) {
+      m_keys.push_back(b.allocate(z(slots * c.context * d)));
+      m_values.push_back(b.allocate(z(slots * c.context * d)));
+    }
+    m_x = b.allocate(z(r * d));
+    m_h = b.allocate(z(r * d));
+    m_mid = b.allocate(z(r * d));
+    m_att = b.allocate(z(r * d));
+    m_qkv = b.allocate(z(r * 3 * d));
+    m_fc = b.allocate(z(r * 4 * d));
+    m_fc_act = b.allocate(z(r * 4 * d));
+    m_mean = b.allocate(z(r));
+    m_rstd = b.allocate(z(r));
+    m_scores = b.allocate(z(c.n_head * r * c.context));
+    m_probs = b.allocate(z(c.n_head * r * c.context));
+    m_logits = b.allocate(z(r * c.vocab_size));
+    m_tokens = b.allocate_index(z(r));
+    m_feature_offsets = b.allocate_index(z(r + 1));
+    m_host_tokens.assign(z(r), 0);
+    m_host_feature_offsets.assign(z(r + 1), 0);
+    m_host_logits.assign(z(r * c.vocab_size), 0.0F);
+    m_lengths.assign(z(slots), 0);
+    m_seen.assign(z(slots), 0);
+    m_groups.reserve(z(slots));
+  }
+
+  /// @brief Number of slots.
+  /// @return the count given at construction.
+  [[nodiscard]] std::int64_t slots() const noexcept { return m_slots; }
+  /// @brief Positions cached in a slot.
+  /// @param slot the slot.
+  /// @return its length.
+  [[nodiscard]] std::int64_t length(std::int64_t slot) const {
+    check_slot(slot);
+    return m_lengths[static_cast<std::size_t>(slot)];
+  }
+  /// @brief Empties one slot (a new game).
+  /// @param slot the slot.
+  void reset(std::int64_t slot) {
+    check_slot(slot);
+    auto& b = m_model->backend();
+    const auto& c = m_model->config();
+    const std::int64_t len = m_lengths[static_cast<std::size_t>(slot)];
+    // Rows past a slot's length are kept zero, so that storing a new key is an add (no copy op).
+    for (std::size_t l = 0; l < m_keys.size(); ++l) {
+      b.fill(b.data(m_keys[l]) + slot * c.context * c.d_model, len * c.d_model, 0.0F);
+      b.fill(b.data(m_values[l]) + slot * c.context * c.d_model, len * c.d_model, 0.0F);
+    }
+    m_lengths[static_cast<std::size_t>(slot)] = 0;
+  }
+  /// @brief Empties every slot.
+  void reset() {
+    for (std::int64_t s = 0; s < m_slots; ++s) reset(s);
+  }
+
+  /// @brief Feeds tokens to one slot and returns the logits after each of them.
+  /// @param slot the slot.
+  /// @param tokens the new tokens (length(slot) + tokens.size() ≤ context).
+  /// @param logits tokens.size() × vocab floats (row i: the distribution of the token after
+  /// tokens[i]), or empty when no logits are wanted.
+  /// @param features per-token features (tokens.size() + 1 offsets), or empty.
+  /// @throws config_error on a bad slot, token or feature, or a full context.
+  void append(std::int64_t slot, std::span<const token_id> tokens, std::span<float> logits,
+              const feature_csr& features = {}) {
+    check_slot(slot);
+    const auto& c = m_model->config();
+    const auto n = static_cast<std::int64_t>(tokens.size());
+    const std::int64_t len = m_lengths[static_cast<std::size_t>(slot)];
+    if (len + n > c.context)
+      throw config_error("gpt_kv_cache::append: slot " + std::to_string(slot) + " would hold " +
+                         std::to_string(len + n) + " positions, more than the context " + std::to_string(c.context));
+    if (!logits.empty() && static_cast<std::int64_t>(logits.size()) < n * c.vocab_size)
+      throw config_error("gpt_kv_cache::append: logits span too small");
+    validate_features(features, tokens.size(), c.feature_vocab, "gpt_kv_cache::append");
+    check_tokens(tokens);
+    for (std::int64_t start = 0; start < n; start += m_rows) {
+      const std::int64_t count = std::min(m_rows, n - start);
+      m_groups.clear();
+      m_groups.push_back({slot, m_lengths[static_cast<std::size_t>(slot)], count, 0});
+      feature_csr f;
+      if (!features.offsets.empty()) {
+        f.offsets = features.offsets.subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(count + 1));
+        f.ids = features.ids.subspan(features.offsets[static_cast<std::size_t>(start)] - features.offsets[0],
+                                     f.offsets.back() - f.offsets.front());
+      }
+      run(tokens.subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(count)), f,
+          logits.empty() ? logits : logits.subspan(static_cast<std::size_t>(start * c.vocab_size)));
+    }
+  }
+
+  /// @brief Feeds one token to each of several distinct slots and returns one row of logits per slot.
+  /// @param slots the slots (distinct).
+  /// @param tokens one token per slot.
+  /// @param logits slots.size() × vocab floats.
+  /// @param features per-token features (slots.size() + 1 offsets), or empty.
+  /// @throws config_error on repeated or bad slots, bad tokens, or a full context.
+  void step(std::span<const std::int64_t> slots, std::span<const token_id> tokens, std::span<float> logits,
+            const feature_csr& features = {}) {
+    const auto& c = m_model->config();
+    const auto m = static_cast<std::int64_t>(slots.size());
+    if (tokens.size() != slots.size()) throw config_error("gpt_kv_cache::step: one token per slot is required");
+    if (m > m_rows) throw config_error("gpt_kv_cache::step: more slots than the cache's row capacity");
+    if (static_cast<std::int64_t>(logits.size()) < m * c.vocab_size)
+      throw config_error("gpt_kv_cache::step: logits span too small");
+    validate_features(features, slots.size(), c.feature_vocab, "gpt_kv_cache::step");
+    check_tokens(tokens);
+    m_groups.clear();
+    for (std::int64_t i = 0; i < m; ++i) {
+      const std::int64_t s = slots[static_cast<std::size_t>(i)];
+      check_slot(s);
+      if (m_seen[static_cast<std::size_t>(s)]) {
+        for (std::int64_t j = 0; j < i; ++j) m_seen[static_cast<std::size_t>(slots[static_cast<std::size_t>(j)])] = 0;
+        throw config_error("gpt_kv_cache::step: slot " + std::to_string(s) + " appears twice");
+      }
+      m_seen[static_cast<std::size_t>(s)] = 1;
+      m_groups.push_back({s, m_lengths[static_cast<std::size_t>(s)], 1, i});
+    }
+    for (const auto& g : m_groups) m_seen[static_cast<std::size_t>(g.slot)] = 0;
+    for (const auto& g : m_groups)
+      if (g.start + 1 > c.context)
+        throw config_error("gpt_kv_cache::step: slot " + std::to_string(g.slot) + " is full (context " +
+                           std::to_string(c.context) + ")");
+    run(tokens, features, logits);
+  }
+
+ private:
+  struct group {
+    std::int64_t slot, start, count, row;  // `count` new positions of `slot` from `start`, at workspace row `row`
+  };
+
+  void check_tokens(std::span<const token_id> tokens) const {
+    for (token_id t : tokens)
+      if (t < 0 || t >= m_model->config().vocab_size)
+        throw config_error("gpt_kv_cache: token " + std::to_string(t) + " outside the vocabulary");
+  }
+
+  void check_slot(std::int64_t slot) const {
+    if (slot < 0 || slot >= m_slots)
+      throw config_error("gpt_kv_cache: slot " + std::to_string(slot) + " outside [0, " + std::to_string(m_slots) + ")");
+  }
+
+  // Runs the rows described by m_groups (tokens in row order) through the model.
+  void run(std::span<const token_id> tokens, const feature_csr& features, std::span<float> logits) {
+    auto& b = m_model->backend();
+    const auto& c = m_model->config();
+    const auto& L = m_model->layout();
+    const float* p = m_model->parameters();
+    const auto m = static_cast<std::int64_t>(tokens.size());
+    const std::int64_t d = c.d_model, h = c.n_head, hd = c.head_dim(), ctx = c.context;
+    std::copy(tokens.begin(), tokens.end(), m_host_tokens.begin());
+    b.upload(m_tokens, m_host_tokens);
+    float* x = b.data(m_x);
+    b.embedding_forward(b.data(m_tokens), p + L.wte, x, m, d);
+    for (const auto& g : m_groups) b.add(x + g.row * d, p + L.wpe + g.start * d, g.count * d);
+    if (!features.offsets.empty()) {
+      stage_features(b, features, m);
+      b.embedding_bag_forward(b.data(m_feature_ids), b.data(m_feature_offsets), p + L.wfe, x, m, d);
+    }
+    const float scale = 1.0F / std::sqrt(static_cast<float>(hd));
+    float* h_buf = b.data(m_h);
+    float* qkv = b.data(m_qkv);
+    float* att = b.data(m_att);
+    float* mid = b.data(m_mid);
+    for (std::int64_t l = 0; l < c.n_layer; ++l) {
+      const auto& o = L.blocks[static_cast<std::size_t>(l)];
+      b.layer_norm_forward(x, p + o.ln1_g, o.ln1_b >= 0 ? p + o.ln1_b : nullptr, h_buf, b.data(m_mean), b.data(m_rstd),
+                           m, d, c.layer_norm_eps);
+      detail::linear_forward(b, h_buf, p + o.w_qkv, qkv, m, d, 3 * d);
+      if (o.b_qkv >= 0) b.add_bias(qkv, p + o.b_qkv, m, 3 * d);
+      float* keys = b.data(m_keys[static_cast<std::size_t>(l)]);
+      float* values = b.data(m_values[static_cast<std::size_t>(l)]);
+      for (const auto& g : m_groups) {
+        float* kslot = keys + g.slot * ctx * d;
+        float* vslot = values + g.slot * ctx * d;
+        for (std::int64_t i = 0; i < g.count; ++i) {
+          b.add(kslot + (g.start + i) * d, qkv + (g.row + i) * 3 * d + d, d);
+          b.add(vslot + (g.start + i) * d, qkv + (g.row + i) * 3 * d + 2 * d, d);
+        }
+        // The group's queries against every cached key of its slot (causal within the new rows).
+        const std::int64_t keys_n = g.start + g.count;
+        b.gemm(gemm_desc{.trans_b = true, .m = g.count, .n = keys_n, .k = hd, .lda = 3 * d, .ldb = d, .ldc = keys_n,
+                         .batch = h, .stride_a = hd, .stride_b = hd, .stride_c = g.count * keys_n},
+               qkv + g.row * 3 * d, kslot, b.data(m_scores));
+        b.softmax_forward(b.data(m_scores), b.data(m_probs), h * g.count, keys_n, scale,
+                          softmax_mask{g.count, g.start});
+        b.gemm(gemm_desc{.m = g.count, .n = hd, .k = keys_n, .lda = keys_n, .ldb = d, .ldc = d, .batch = h,
+                         .stride_a = g.count * keys_n, .stride_b = hd, .stride_c = hd},
+               b.data(m_probs), vslot, att + g.row * d);
+      }
+      detail::linear_forward(b, att, p + o.w_attn_out, mid, m, d, d);
+      if (o.b_attn_out >= 0) b.add_bias(mid, p + o.b_attn_out, m, d);
+      b.add(mid, x, m * d);
+      b.layer_norm_forward(mid, p + o.ln2_g, o.ln2_b >= 0 ? p + o.ln2_b : nullptr, h_buf, b.data(m_mean),
+                           b.data(m_rstd), m, d, c.layer_norm_eps);
+      detail::linear_forward(b, h_buf, p + o.w_fc, b.data(m_fc), m, d, 4 * d);
+      if (o.b_fc >= 0) b.add_bias(b.data(m_fc), p + o.b_fc, m, 4 * d);
+      b.gelu_forward(b.data(m_fc), b.data(m_fc_act), m * 4 * d);
+      detail::linear_forward(b, b.data(m_fc_act), p + o.w_mlp_out, x, m, 4 * d, d);
+      if (o.b_mlp_out >= 0) b.add_bias(x, p + o.b_mlp_out, m, d);
+      b.add(x, mid, m * d);
+    }
+    for (const auto& g : m_groups) m_lengths[static_cast<std::size_t>(g.slot)] += g.count;
+    if (logits.empty()) return;
+    b.layer_norm_forward(x, p + L.lnf_g, L.lnf_b >= 0 ? p + L.lnf_b : nullptr, h_buf, b.data(m_mean), b.data(m_rstd),
+                         m, d, c.layer_norm_eps);
+    b.gemm(gemm_desc{.trans_b = true, .m = m, .n = c.vocab_size, .k = d, .lda = d, .ldb = d, .ldc = c.vocab_size},
+           h_buf, p + L.wte, b.data(m_logits));
+    b.download(m_logits, m_host_logits);
+    std::copy_n(m_host_logits.begin(), m * c.vocab_size, logits.begin());
+  }
+
+  void stage_features(B& b, const feature_csr& f, std::int64_t m) {
+    const std::uint64_t base = f.offsets[0];
+    for (std::int64_t i = 0; i <= m; ++i)
+      m_host_feature_offsets[static_cast<std::size_t>(i)] =
+          static_cast<token_id>(f.offsets[static_cast<std::size_t>(i)] - base);
+    if (f.ids.size() > m_host_feature_ids.size()) {  // grows once to the largest feature count seen
+      m_host_feature_ids.assign(f.ids.size() + f.ids.size() / 2, 0);
+      m_feature_ids = b.allocate_index(m_host_feature_ids.size());
+    }
+    std::copy(f.ids.begin(), f.ids.end(), m_host_feature_ids.begin());
+    b.upload(m_feature_offsets, m_host_feature_offsets);
+    b.upload(m_feature_ids, m_host_feature_ids);
+  }
+
+  const gpt_model<B>* m_model;
+  std::int64_t m_slots;
+  std::int64_t m_rows = 0;
+  std::vector<typename B::buffer_type> m_keys, m_values;
+  typename B::buffer_type m_x, m_h, m_mid, m_att, m_qkv, m_fc, m_fc_act, m_mean, m_rstd, m_scores, m_probs, m_logits;
+  typename B::index_buffer_type m_tokens, m_feature_ids, m_feature_offsets;
+  std::vector<token_id> m_host_tokens, m_host_feature_ids, m_host_feature_offsets;
+  std::vector<float> m_host_logits;
+  std::vector<std::int64_t> m_lengths;
+  std::vector<char> m_seen;
+  std::vector<group> m_groups;
+};
+
+}  // namespace transcendence
