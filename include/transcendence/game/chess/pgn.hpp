@@ -1,0 +1,607 @@
+/// @file
+/// @brief Portable Game Notation: a streaming reader (game by game, tags before moves, bad games
+/// skipped and counted) and an export-format writer.
+#pragma once
+
+#include <cctype>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <algorithm>
+#include <vector>
+
+#include "transcendence/core/error.hpp"
+#include "transcendence/game/chess/fen.hpp"
+#include "transcendence/game/chess/position.hpp"
+#include "transcendence/game/chess/san.hpp"
+#include "transcendence/game/chess/types.hpp"
+
+namespace transcendence {
+
+/// @brief The tag pairs of a game, in the order they were read or set.
+class pgn_tags {
+ public:
+  /// @brief The value of a tag.
+  /// @param name the tag name (case-sensitive, e.g. "WhiteElo").
+  /// @return a pointer to the value, or nullptr when absent.
+  [[nodiscard]] const std::string* find(std::string_view name) const noexcept {
+    for (const auto& [n, v] : m_items)
+      if (n == name) return &v;
+    return nullptr;
+  }
+  /// @brief The value of a tag or a default.
+  /// @param name the tag name.
+  /// @param fallback returned when the tag is absent.
+  /// @return the value.
+  [[nodiscard]] std::string get(std::string_view name, std::string_view fallback = "") const {
+    const std::string* v = find(name);
+    return v ? *v : std::string(fallback);
+  }
+  /// @brief Sets a tag, replacing an existing value or appending a new pair.
+  /// @param name the tag name.
+  /// @param value the value.
+  void set(std::string_view name, std::string_view value) {
+    for (auto& [n, v] : m_items)
+      if (n == name) {
+        v = value;
+        return;
+      }
+    m_items.emplace_back(std::string(name), std::string(value));
+  }
+  /// @brief Removes a tag if present.
+  /// @param name the tag name.
+  void erase(std::string_view name) {
+    for (auto it = m_items.begin(); it != m_items.end(); ++it)
+      if (it->first == name) {
+        m_items.erase(it);
+        return;
+      }
+  }
+  /// @brief A tag parsed as an integer (e.g. `WhiteElo`).
+  /// @param name the tag name.
+  /// @return the number, empty when absent or not an integer (Lichess writes "?" for unknown).
+  [[nodiscard]] std::optional<int> integer(std::string_view name) const noexcept {
+    const std::string* v = find(name);
+    if (!v || v->empty()) return std::nullopt;
+    int value = 0;
+    const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), value);
+    if (ec != std::errc{} || end != v->data() + v->size()) return std::nullopt;
+    return value;
+  }
+  /// @brief Every pair in order.
+  /// @return the pairs.
+  [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& items() const noexcept { return m_items; }
+  /// @brief Removes every pair (keeps the capacity).
+  void clear() noexcept { m_items.clear(); }
+  /// @brief Equality of the pairs in order.
+  /// @param other other tags.
+  /// @return true when equal.
+  bool operator==(const pgn_tags& other) const = default;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> m_items;
+};
+
+/// @brief One game: tags, starting position, main-line moves and result.
+struct pgn_game {
+  pgn_tags tags;                      ///< Tag pairs.
+  position start = position::start(); ///< Starting position (from the `FEN` tag when set up).
+  std::vector<move> moves;            ///< Main-line moves (variations are skipped).
+  std::string result = "*";           ///< "1-0", "0-1", "1/2-1/2" or "*".
+  /// @brief Comment after each move (kept only when the reader is asked to; then the same size
+  /// as @c moves, empty strings where there was none).
+  std::vector<std::string> comments;
+  /// @brief Equality of every field.
+  /// @param other another game.
+  /// @return true when equal.
+  bool operator==(const pgn_game& other) const = default;
+};
+
+/// @brief A game split from the stream but not yet parsed: tags plus raw movetext.
+///
+/// Filtering on tags (ratings, event) before parsing the moves is the fast path for selecting a
+/// rating band from a Lichess dump.
+struct pgn_raw_game {
+  pgn_tags tags;                ///< Parsed tag pairs.
+  std::string movetext;         ///< The movetext, lines joined with '\n'.
+  std::size_t number = 0;       ///< 1-based index of the game in the stream.
+  std::size_t tag_line = 0;     ///< Line of the first tag.
+  std::size_t movetext_line = 0;///< Line where the movetext starts.
+  std::string error;            ///< Non-empty when the tag section was malformed (the game is bad).
+  std::size_t error_line = 0;   ///< Line of @c error.
+};
+
+/// @brief Options of @ref pgn_reader.
+struct pgn_read_options {
+  bool keep_comments = false;  ///< Fill @c pgn_game::comments.
+};
+
+/// @brief Reads games one at a time from a stream (constant memory: one game at a time).
+///
+/// @code
+/// std::ifstream file("games.pgn");
+/// transcendence::pgn_reader reader(file, "games.pgn");
+/// transcendence::pgn_game game;
+/// auto low_rated = [](const transcendence::pgn_tags& t) {
+///   return t.integer("WhiteElo").value_or(9999) <= 1000 && t.integer("BlackElo").value_or(9999) <= 1000;
+/// };
+/// while (reader.next(game, low_rated)) use(game);
+/// std::size_t skipped = reader.bad_games();
+/// @endcode
+class pgn_reader {
+ public:
+  /// @brief A filter on tags; a game is parsed only when it returns true.
+  using tag_filter = std::function<bool(const pgn_tags&)>;
+
+  /// @brief Reads from a stream that outlives the reader.
+  /// @param in the stream (plain text; see pgn_zst.hpp for `.pgn.zst`).
+  /// @param source a name for error messages (e.g. the file name).
+  /// @param options reading options.
+  explicit pgn_reader(std::istream& in, std::string source = "PGN", pgn_read_options options = {})
+      : m_in(in), m_source(std::move(source)), m_options(options) {}
+
+  /// @brief Splits the next game off the stream without parsing its moves.
+  /// @param out receives the game (buffers reused).
+  /// @return false at the end of the stream.
+  bool next_raw(pgn_raw_game& out) {
+    out.tags.clear();
+    out.movetext.clear();
+    out.error.clear();
+    out.error_line = 0;
+    // Skip blank lines and '%' escape lines between games.
+    for (;;) {
+      if (!get_line()) return false;
+      if (!is_blank(m_line) && m_line[0] != '%') break;
+    }
+    out.number = ++m_games;
+    out.tag_line = m_line_number;
+    // Tag section.
+    while (!m_line.empty() && first_non_space(m_line) == '[') {
+      if (out.error.empty()) parse_tag_line(m_line, out);
+      if (!get_line()) {
+        out.movetext_line = m_line_number;
+        if (out.error.empty()) {
+          out.error = "missing movetext";
+          out.error_line = m_line_number;
+        }
+        return true;
+      }
+    }
+    while (is_blank(m_line)) {
+      if (!get_line()) {
+        out.movetext_line = m_line_number;
+        if (out.error.empty()) {
+          out.error = "missing movetext";
+          out.error_line = m_line_number;
+        }
+        return true;
+      }
+    }
+    if (first_non_space(m_line) == '[') {
+      // Tags followed by another tag section: this game had no movetext.
+      unget_line();
+      if (out.error.empty()) {
+        out.error = "missing movetext";
+        out.error_line = m_line_number;
+      }
+      out.movetext_line = m_line_number;
+      return true;
+    }
+    // Movetext: until a blank line or a tag line outside any brace comment.
+    out.movetext_line = m_line_number;
+    bool in_comment = false;
+    for (;;) {
+      if (!out.movetext.empty()) out.movetext += '\n';
+      out.movetext += m_line;
+      for (const char c : m_line) {
+        if (in_comment) {
+          if (c == '}') in_comment = false;
+        } else if (c == '{') {
+          in_comment = true;
+        } else if (c == ';') {
+          break;
+        }
+      }
+      if (!get_line()) return true;
+      if (!in_comment && (is_blank(m_line) || first_non_space(m_line) == '[')) {
+        if (!is_blank(m_line)) unget_line();
+        return true;
+      }
+    }
+  }
+
+  /// @brief Parses the movetext of a raw game.
+  /// @param raw a game from @ref next_raw.
+  /// @param out receives the game (buffers reused).
+  /// @throws parse_error naming the source, line, column and game number.
+  void parse(const pgn_raw_game& raw, pgn_game& out) const {
+    if (!raw.error.empty()) fail(raw, raw.error_line, 0, raw.error);
+    out.tags = raw.tags;
+    out.moves.clear();
+    out.comments.clear();
+    out.result = "*";
+    const std::string* fen = raw.tags.find("FEN");
+    if (fen) {
+      try {
+        out.start = parse_fen(*fen);
+      } catch (const parse_error& e) {
+        fail(raw, raw.tag_line, 0, std::string("bad FEN tag: ") + e.what());
+      }
+    } else {
+      out.start = position::start();
+    }
+    position pos = out.start;
+    const std::string_view text = raw.movetext;
+    std::size_t line = raw.movetext_line;
+    std::size_t line_start = 0;
+    std::size_t i = 0;
+    bool have_result = false;
+    auto column = [&](std::size_t at) { return at - line_start + 1; };
+    auto is_delim = [](char c) {
+      return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '{' || c == '}' || c == '(' || c == ')' ||
+             c == ';' || c == '$';
+    };
+    auto newline = [&](std::size_t at) {
+      ++line;
+      line_start = at + 1;
+    };
+    while (i < text.size()) {
+      const char c = text[i];
+      if (c == '\n') {
+        newline(i);
+        ++i;
+        continue;
+      }
+      if (c == ' ' || c == '\t' || c == '\r') {
+        ++i;
+        continue;
+      }
+      if (c == '{') {
+        const std::size_t open_line = line;
+        const std::size_t open_col = column(i);
+        const std::size_t body = i + 1;
+        ++i;
+        while (i < text.size() && text[i] != '}') {
+          if (text[i] == '\n') newline(i);
+          ++i;
+        }
+        if (i >= text.size()) fail(raw, open_line, open_col, "unterminated comment '{'");
+        if (m_options.keep_comments && !out.moves.empty()) {
+          std::string& slot = out.comments.back();
+          if (!slot.empty()) slot += ' ';
+          slot += trim(text.substr(body, i - body));
+        }
+        ++i;
+        continue;
+      }
+      if (c == ';') {
+        while (i < text.size() && text[i] != '\n') ++i;
+        continue;
+      }
+      if (c == '(') {
+        // Variations are skipped, with their nested comments and variations.
+        const std::size_t open_line = line;
+        const std::size_t open_col = column(i);
+        int depth = 0;
+        while (i < text.size()) {
+          const char d = text[i];
+          if (d == '\n') newline(i);
+          if (d == '{') {
+            while (i < text.size() && text[i] != '}') {
+              if (text[i] == '\n') newline(i);
+              ++i;
+            }
+            if (i >= text.size()) break;
+          } else if (d == ';') {
+            while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+          } else if (d == '(') {
+            ++depth;
+          } else if (d == ')') {
+            if (--depth == 0) break;
+          }
+          ++i;
+        }
+        if (i >= text.size()) fail(raw, open_line, open_col, "unterminated variation '('");
+        ++i;
+        continue;
+      }
+      if (c == ')') fail(raw, line, column(i), "')' without a matching '('");
+      if (c == '}') fail(raw, line, column(i), "'}' without a matching '{'");
+      if (c == '$') {
+        ++i;
+        const std::size_t digits = i;
+        while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+        if (i == digits) fail(raw, line, column(i - 1), "'$' must be followed by a NAG number");
+        continue;
+      }
+      // A token: move number, result or SAN.
+      const std::size_t start = i;
+      while (i < text.size() && !is_delim(text[i])) ++i;
+      std::string_view token = text.substr(start, i - start);
+      if (have_result) fail(raw, line, column(start), "text after the result marker: '" + std::string(token) + "'");
+      if (token == "1-0" || token == "0-1" || token == "1/2-1/2" || token == "*") {
+        out.result = std::string(token);
+        have_result = true;
+        continue;
+      }
+      // Move number: digits then dots ("12." or "12..."), possibly glued to the move ("1.e4").
+      std::size_t k = 0;
+      while (k < token.size() && token[k] >= '0' && token[k] <= '9') ++k;
+      if (k > 0 && k < token.size() && token[k] == '.') {
+        while (k < token.size() && token[k] == '.') ++k;
+        token.remove_prefix(k);
+        if (token.empty()) continue;
+      } else if (k == token.size()) {
+        fail(raw, line, column(start), "move number '" + std::string(token) + "' without a '.'");
+      }
+      // Annotation glyphs attached to the move are not part of SAN.
+      while (!token.empty() && (token.back() == '!' || token.back() == '?')) token.remove_suffix(1);
+      if (token.empty()) continue;  // a lone "!?" glyph
+      move m;
+      try {
+        m = parse_san(pos, token);
+      } catch (const parse_error& e) {
+        // Keep the SAN parser's reason but not its own "SAN:col:" location: the PGN one is better.
+        const std::string what = e.what();
+        const std::size_t quote = what.find('\'');
+        fail(raw, line, column(start),
+             "move " + std::to_string(pos.fullmove_number()) + (pos.side_to_move() == color::white ? ". " : "... ") +
+                 (quote == std::string::npos ? what : what.substr(quote)));
+      }
+      pos.play(m);
+      out.moves.push_back(m);
+      if (m_options.keep_comments) out.comments.emplace_back();
+    }
+    const std::string* tag_result = raw.tags.find("Result");
+    if (!have_result) {
+      if (tag_result) out.result = *tag_result;
+    } else if (tag_result && *tag_result != out.result) {
+      fail(raw, line, 0, "result marker '" + out.result + "' does not match the Result tag '" + *tag_result + "'");
+    }
+  }
+
+  /// @brief Reads the next game that passes a filter, skipping and counting malformed ones.
+  /// @param out receives the game.
+  /// @param filter called on the tags before the moves are parsed; null accepts every game.
+  /// @return false at the end of the stream.
+  bool next(pgn_game& out, const tag_filter& filter = nullptr) {
+    while (next_raw(m_raw)) {
+      if (m_raw.error.empty() && filter && !filter(m_raw.tags)) {
+        ++m_filtered;
+        continue;
+      }
+      try {
+        parse(m_raw, out);
+        return true;
+      } catch (const parse_error& e) {
+        ++m_bad;
+        m_last_error = e.what();
+      }
+    }
+    return false;
+  }
+
+  /// @brief Reads the next game, throwing on a malformed one (no skipping).
+  /// @param out receives the game.
+  /// @return false at the end of the stream.
+  /// @throws parse_error for a malformed game.
+  bool next_strict(pgn_game& out) {
+    if (!next_raw(m_raw)) return false;
+    parse(m_raw, out);
+    return true;
+  }
+
+  /// @brief Games split off the stream so far (good, bad and filtered).
+  /// @return the count.
+  [[nodiscard]] std::size_t games_seen() const noexcept { return m_games; }
+  /// @brief Malformed games skipped by @ref next.
+  /// @return the count.
+  [[nodiscard]] std::size_t bad_games() const noexcept { return m_bad; }
+  /// @brief Games rejected by the filter in @ref next.
+  /// @return the count.
+  [[nodiscard]] std::size_t filtered_games() const noexcept { return m_filtered; }
+  /// @brief The message of the last malformed game skipped.
+  /// @return the message, empty when none.
+  [[nodiscard]] const std::string& last_error() const noexcept { return m_last_error; }
+  /// @brief Lines read so far.
+  /// @return the count.
+  [[nodiscard]] std::size_t lines_read() const noexcept { return m_line_number; }
+
+ private:
+  [[noreturn]] void fail(const pgn_raw_game& raw, std::size_t line, std::size_t col, const std::string& why) const {
+    throw parse_error(m_source, line, col, "game " + std::to_string(raw.number) + ": " + why);
+  }
+  static bool is_blank(const std::string& s) noexcept {
+    for (const char c : s)
+      if (c != ' ' && c != '\t' && c != '\r') return false;
+    return true;
+  }
+  static char first_non_space(const std::string& s) noexcept {
+    for (const char c : s)
+      if (c != ' ' && c != '\t') return c;
+    return '\0';
+  }
+  static std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  }
+  bool get_line() {
+    if (m_pending) {
+      m_pending = false;
+      return true;
+    }
+    if (!std::getline(m_in, m_line)) return false;
+    if (!m_line.empty() && m_line.back() == '\r') m_line.pop_back();
+    ++m_line_number;
+    return true;
+  }
+  void unget_line() noexcept { m_pending = true; }
+
+  // Parses `[Name "value"]`; records the first problem in the raw game instead of throwing, so
+  // that the reader can resynchronise at the next game.
+  void parse_tag_line(const std::string& line, pgn_raw_game& out) {
+    auto bad = [&](const std::string& why) {
+      out.error = "bad tag line '" + line + "': " + why;
+      out.error_line = m_line_number;
+    };
+    std::size_t i = line.find('[') + 1;
+    while (i < line.size() && line[i] == ' ') ++i;
+    const std::size_t name_start = i;
+    while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_')) ++i;
+    if (i == name_start) return bad("missing tag name");
+    const std::string name = line.substr(name_start, i - name_start);
+    while (i < line.size() && line[i] == ' ') ++i;
+    if (i >= line.size() || line[i] != '"') return bad("expected '\"' after the tag name");
+    ++i;
+    std::string value;
+    for (;; ++i) {
+      if (i >= line.size()) return bad("unterminated tag value");
+      if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\')) {
+        value += line[++i];
+      } else if (line[i] == '"') {
+        break;
+      } else {
+        value += line[i];
+      }
+    }
+    ++i;
+    while (i < line.size() && line[i] == ' ') ++i;
+    if (i >= line.size() || line[i] != ']') return bad("expected ']'");
+    out.tags.set(name, value);
+  }
+
+  std::istream& m_in;
+  std::string m_source;
+  pgn_read_options m_options;
+  std::string m_line;
+  bool m_pending = false;
+  std::size_t m_line_number = 0;
+  std::size_t m_games = 0;
+  std::size_t m_bad = 0;
+  std::size_t m_filtered = 0;
+  std::string m_last_error;
+  pgn_raw_game m_raw;
+};
+
+/// @brief A tag filter selecting games the way the paper's data pipeline does: both players
+/// rated at most a cap, rated games only, finished games only.
+///
+/// "Rated" means both `WhiteElo` and `BlackElo` are integers and, when @c rated_event_only is
+/// set, the `Event` tag starts with "Rated" (Lichess writes "Casual ..." for unrated games).
+/// "Finished" means a decisive or drawn `Result` and a `Termination` other than "Abandoned" or
+/// "Unterminated".
+struct rating_cap_filter {
+  int cap = 1000;                ///< Highest rating allowed for either player.
+  bool rated_event_only = true;  ///< Also require a Lichess "Rated ..." event.
+  /// @brief Applies the filter.
+  /// @param tags a game's tags.
+  /// @return true when the game is kept.
+  bool operator()(const pgn_tags& tags) const {
+    const auto white = tags.integer("WhiteElo");
+    const auto black = tags.integer("BlackElo");
+    if (!white || !black || *white > cap || *black > cap) return false;
+    if (rated_event_only) {
+      const std::string* event = tags.find("Event");
+      if (!event || event->rfind("Rated", 0) != 0) return false;
+    }
+    const std::string* result = tags.find("Result");
+    if (!result || (*result != "1-0" && *result != "0-1" && *result != "1/2-1/2")) return false;
+    const std::string* termination = tags.find("Termination");
+    return !termination || (*termination != "Abandoned" && *termination != "Unterminated");
+  }
+};
+
+namespace detail {
+inline void append_tag(std::string& out, std::string_view name, std::string_view value) {
+  out += '[';
+  out += name;
+  out += " \"";
+  for (const char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += "\"]\n";
+}
+}  // namespace detail
+
+/// @brief Writes a game in PGN export format.
+///
+/// The seven-tag roster comes first (Event, Site, Date, Round, White, Black, Result; "?" or
+/// "????.??.??" when unknown), then `SetUp "1"` and `FEN` when the game does not start from the
+/// standard position, then the other tags in their original order. The `Result` tag always
+/// equals the game's result and the movetext ends with the same marker. Movetext lines stay
+/// within 80 columns; a game starting with Black to move begins "N...".
+/// @param game the game (its moves must be legal from its start position).
+/// @return the PGN text, ending with a blank line.
+inline std::string to_pgn(const pgn_game& game) {
+  std::string out;
+  static constexpr std::pair<const char*, const char*> roster[] = {{"Event", "?"}, {"Site", "?"},  {"Date", "????.??.??"},
+                                                                   {"Round", "?"}, {"White", "?"}, {"Black", "?"}};
+  for (const auto& [name, fallback] : roster) detail::append_tag(out, name, game.tags.get(name, fallback));
+  detail::append_tag(out, "Result", game.result);
+  const bool set_up = !(game.start == position::start());
+  if (set_up) {
+    detail::append_tag(out, "SetUp", "1");
+    detail::append_tag(out, "FEN", to_fen(game.start));
+  }
+  for (const auto& [name, value] : game.tags.items()) {
+    bool skip = name == "Result" || name == "SetUp" || name == "FEN";
+    for (const auto& r : roster) skip |= name == r.first;
+    if (!skip) detail::append_tag(out, name, value);
+  }
+  out += '\n';
+  // Movetext, wrapped at 80 columns.
+  std::size_t line_length = 0;
+  auto emit = [&](const std::string& token) {
+    if (line_length > 0 && line_length + 1 + token.size() > 80) {
+      out += '\n';
+      line_length = 0;
+    } else if (line_length > 0) {
+      out += ' ';
+      ++line_length;
+    }
+    out += token;
+    line_length += token.size();
+  };
+  position pos = game.start;
+  for (std::size_t i = 0; i < game.moves.size(); ++i) {
+    const int number = pos.fullmove_number();
+    if (pos.side_to_move() == color::white) emit(std::to_string(number) + ".");
+    else if (i == 0) emit(std::to_string(number) + "...");
+    emit(to_san(pos, game.moves[i]));
+    if (i < game.comments.size() && !game.comments[i].empty()) {
+      // Comments are written as one token per word so that wrapping keeps lines short.
+      std::istringstream words(game.comments[i]);
+      std::string word;
+      emit("{");
+      while (words >> word) {
+        std::erase(word, '}');  // a brace would end the comment early
+        if (!word.empty()) emit(word);
+      }
+      emit("}");
+      // A following Black move needs its number again after a comment.
+      if (pos.after(game.moves[i]).side_to_move() == color::black && i + 1 < game.moves.size())
+        emit(std::to_string(number) + "...");
+    }
+    pos.play(game.moves[i]);
+  }
+  emit(game.result);
+  out += "\n\n";
+  return out;
+}
+
+/// @brief Writes a game in PGN export format to a stream.
+/// @param os the stream.
+/// @param game the game.
+inline void write_pgn(std::ostream& os, const pgn_game& game) { os << to_pgn(game); }
+
+}  // namespace transcendence
