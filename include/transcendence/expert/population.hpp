@@ -1,0 +1,276 @@
+/// @file
+/// @brief A population of bounded-skill, diverse chess experts and the exact argmax of their mixture.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <numbers>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "transcendence/core/error.hpp"
+#include "transcendence/core/random.hpp"
+#include "transcendence/expert/evaluation.hpp"
+#include "transcendence/game/chess/movegen.hpp"
+#include "transcendence/game/chess/position.hpp"
+
+namespace transcendence {
+
+/// @brief The knobs of an expert population.
+///
+/// Expert i (of k) chooses by softmax over the one-ply values (@ref evaluate_moves) at its
+/// temperature. On its *blind-spot* positions — a share of positions picked by a hash of
+/// (position, expert) — every move's value gets N(0, σ) noise, also fixed by a hash, so each
+/// expert is a fixed policy and the mixture of all of them can be computed exactly.
+/// Temperatures spread geometrically and blind-spot shares linearly from the first expert to the
+/// last. @ref shared_error is the diversity knob: the probability that, on a position, an expert
+/// takes the population's *shared* blind-spot draw and noise instead of its private one
+/// (0: every error private; 1: all experts err alike, which leaves no room for transcendence).
+struct population_config {
+  std::size_t experts = 16;            ///< Number of experts k.
+  double temperature_first = 20.0;     ///< Softmax temperature of the first expert (centipawns; 0: argmax).
+  double temperature_last = 160.0;     ///< Softmax temperature of the last expert.
+  double blind_share_first = 0.3;      ///< Share of positions that are blind spots for the first expert.
+  double blind_share_last = 0.3;       ///< Same for the last expert.
+  double noise_cp = 300.0;             ///< σ of the blind-spot noise on each move's value (centipawns).
+  double shared_error = 0.0;           ///< Probability an expert's error on a position is the shared one.
+  std::uint64_t seed = 1;              ///< Keys the blind-spot hashes (a different seed: different blind spots).
+
+  /// @brief The measured prototype of DESIGN.md: 16 experts, T 20→160 cp, 30% blind spots, σ 300.
+  /// @return the configuration.
+  static population_config prototype() { return {}; }
+  /// @brief Equal temperatures, skill spread by blind-spot share (wider headroom, flatter mixture):
+  /// T = 120 cp, shares 30%→70%, σ = 400 cp.
+  /// @return the configuration.
+  static population_config equal_temperature_wide() { return {16, 120.0, 120.0, 0.3, 0.7, 400.0, 0.0, 1}; }
+  /// @brief Equal low temperature (a more learnable oracle): T = 10 cp, shares 40%→80%, σ = 300 cp.
+  /// @return the configuration.
+  static population_config equal_temperature_sharp() { return {16, 10.0, 10.0, 0.4, 0.8, 300.0, 0.0, 1}; }
+};
+
+/// @brief One expert's parameters.
+struct expert_params {
+  std::string name;          ///< Name in PGN tags and rating tables (`expert-03`).
+  double temperature = 0.0;  ///< Softmax temperature in centipawns (0: argmax).
+  double blind_share = 0.0;  ///< Share of positions where its judgement is noisy.
+};
+
+/// @brief The experts of a @ref population_config, their policies, and the mixture's argmax.
+///
+/// All functions are `const` and thread-safe; per-position work is done in caller-owned
+/// @ref expert_population::scratch buffers so hot loops allocate nothing.
+///
+/// @code
+/// transcendence::expert_population pop(transcendence::population_config::prototype());
+/// transcendence::expert_population::scratch buf;
+/// transcendence::rng gen(7);
+/// transcendence::position pos = transcendence::position::start();
+/// transcendence::move m = pop.sample(3, pos, buf, gen);  // expert 3 plays
+/// transcendence::move best = pop.oracle_move(pos, buf);   // argmax of the mixture
+/// @endcode
+class expert_population {
+ public:
+  /// @brief Buffers for one position's work (reuse one per thread).
+  struct scratch {
+    move_list legal;                ///< The legal moves.
+    std::vector<double> clean;      ///< One-ply values of the legal moves.
+    std::vector<double> values;     ///< An expert's (noisy) values.
+    std::vector<double> probs;      ///< An expert's policy.
+    std::vector<double> mixture;    ///< The mixture policy.
+    std::uint64_t position_hash = 0;  ///< Hash of the position the clean values belong to.
+    bool valid = false;             ///< Whether @ref clean is filled for @ref position_hash.
+  };
+
+  /// @brief Builds the population.
+  /// @param config the knobs.
+  /// @throws config_error on an empty population, negative temperatures or noise, or shares
+  ///         outside [0, 1].
+  explicit expert_population(const population_config& config) : m_config(config) {
+    if (config.experts == 0) throw config_error("expert_population: at least one expert is needed");
+    if (!(config.temperature_first >= 0 && config.temperature_last >= 0))
+      throw config_error("expert_population: temperatures must be >= 0");
+    if ((config.temperature_first == 0) != (config.temperature_last == 0))
+      throw config_error("expert_population: a geometric spread cannot start or end at temperature 0");
+    for (double s : {config.blind_share_first, config.blind_share_last, config.shared_error})
+      if (!(s >= 0 && s <= 1)) throw config_error("expert_population: shares must be in [0, 1]");
+    if (!(config.noise_cp >= 0)) throw config_error("expert_population: noise must be >= 0");
+    const std::size_t k = config.experts;
+    for (std::size_t i = 0; i < k; ++i) {
+      const double t = k == 1 ? 0.0 : static_cast<double>(i) / static_cast<double>(k - 1);
+      expert_params e;
+      char name[32];
+      std::snprintf(name, sizeof name, "expert-%02zu", i);
+      e.name = name;
+      e.temperature = config.temperature_first == 0
+                          ? 0.0
+                          : config.temperature_first * std::pow(config.temperature_last / config.temperature_first, t);
+      e.blind_share = config.blind_share_first + (config.blind_share_last - config.blind_share_first) * t;
+      m_experts.push_back(e);
+    }
+  }
+
+  /// @brief The knobs the population was built from.
+  /// @return the configuration.
+  [[nodiscard]] const population_config& config() const noexcept { return m_config; }
+  /// @brief Number of experts.
+  /// @return k.
+  [[nodiscard]] std::size_t size() const noexcept { return m_experts.size(); }
+  /// @brief One expert's parameters.
+  /// @param i the expert (< @ref size).
+  /// @return its parameters.
+  [[nodiscard]] const expert_params& expert(std::size_t i) const { return m_experts.at(i); }
+
+  /// @brief Fills the legal moves and their clean one-ply values (skipped when already done for
+  /// this position).
+  /// @param pos the position.
+  /// @param buf the buffers.
+  void prepare(const position& pos, scratch& buf) const {
+    if (buf.valid && buf.position_hash == pos.hash()) return;
+    generate_legal_moves(pos, buf.legal);
+    buf.clean.resize(buf.legal.size());
+    evaluate_moves(pos, buf.legal, buf.clean);
+    buf.position_hash = pos.hash();
+    buf.valid = true;
+  }
+
+  /// @brief Whether a position is one of an expert's blind spots.
+  /// @param i the expert.
+  /// @param pos the position.
+  /// @return true when its values are noisy there.
+  [[nodiscard]] bool is_blind_spot(std::size_t i, const position& pos) const {
+    return error_source(i, pos.hash()).blind;
+  }
+
+  /// @brief An expert's policy over the legal moves (in the order of `buf.legal`).
+  /// @param i the expert.
+  /// @param pos the position.
+  /// @param buf the buffers; the policy is left in `buf.probs`.
+  void policy(std::size_t i, const position& pos, scratch& buf) const {
+    prepare(pos, buf);
+    expert_values(i, buf);
+    softmax(m_experts[i].temperature, buf.values, buf.probs);
+  }
+
+  /// @brief The mixture (1/k) Σ_i f_i over the legal moves: what a model trained on the experts'
+  /// games learns in the limit.
+  /// @param pos the position.
+  /// @param buf the buffers; the mixture is left in `buf.mixture`.
+  void mixture(const position& pos, scratch& buf) const {
+    prepare(pos, buf);
+    buf.mixture.assign(buf.legal.size(), 0.0);
+    for (std::size_t i = 0; i < m_experts.size(); ++i) {
+      expert_values(i, buf);
+      softmax(m_experts[i].temperature, buf.values, buf.probs);
+      for (std::size_t m = 0; m < buf.legal.size(); ++m) buf.mixture[m] += buf.probs[m];
+    }
+    const double inv = 1.0 / static_cast<double>(m_experts.size());
+    for (double& p : buf.mixture) p *= inv;
+  }
+
+  /// @brief Samples a move of expert @p i.
+  /// @param i the expert.
+  /// @param pos the position (with at least one legal move).
+  /// @param buf the buffers.
+  /// @param gen the randomness of this game.
+  /// @return the move.
+  move sample(std::size_t i, const position& pos, scratch& buf, rng& gen) const {
+    policy(i, pos, buf);
+    return draw(buf.legal, buf.probs, gen);
+  }
+
+  /// @brief The argmax of the mixture (the *oracle*; ties go to the first move in generation order).
+  /// @param pos the position (with at least one legal move).
+  /// @param buf the buffers.
+  /// @return the move.
+  move oracle_move(const position& pos, scratch& buf) const {
+    mixture(pos, buf);
+    return buf.legal[static_cast<std::size_t>(std::max_element(buf.mixture.begin(), buf.mixture.end()) - buf.mixture.begin())];
+  }
+
+  /// @brief The argmax of the clean one-ply values (the noiseless evaluator all experts share).
+  /// @param pos the position (with at least one legal move).
+  /// @param buf the buffers.
+  /// @return the move.
+  move clean_move(const position& pos, scratch& buf) const {
+    prepare(pos, buf);
+    return buf.legal[static_cast<std::size_t>(std::max_element(buf.clean.begin(), buf.clean.end()) - buf.clean.begin())];
+  }
+
+  /// @brief Samples from a policy.
+  /// @param legal the moves.
+  /// @param probs their probabilities (summing to 1).
+  /// @param gen the randomness.
+  /// @return the move drawn.
+  static move draw(const move_list& legal, std::span<const double> probs, rng& gen) {
+    double u = gen.uniform();
+    for (std::size_t m = 0; m < legal.size(); ++m) {
+      u -= probs[m];
+      if (u < 0) return legal[m];
+    }
+    return legal[legal.size() - 1];
+  }
+
+ private:
+  struct source {
+    bool blind = false;
+    std::uint64_t key = 0;  // keys the noise of each move
+  };
+
+  static constexpr std::uint64_t mix(std::uint64_t a, std::uint64_t b) noexcept {
+    return rng::splitmix64_value(a ^ rng::splitmix64_value(b + 0x9e3779b97f4a7c15ULL));
+  }
+  static constexpr double unit(std::uint64_t h) noexcept { return static_cast<double>(h >> 11) * 0x1.0p-53; }
+
+  // Which draw (shared or private) expert i uses on a position, and whether it is a blind spot.
+  [[nodiscard]] source error_source(std::size_t i, std::uint64_t position_hash) const noexcept {
+    const std::uint64_t base = mix(m_config.seed, position_hash);
+    const bool shared = unit(mix(base, 3 * i + 1)) < m_config.shared_error;
+    // Private draws are keyed by the expert; the shared draw by a key no expert index reaches.
+    const std::uint64_t who = shared ? ~std::uint64_t{0} : static_cast<std::uint64_t>(i);
+    const std::uint64_t key = mix(base, 0x5bd1e995ULL * (who + 7));
+    return {unit(mix(key, 11)) < m_experts[i].blind_share, key};
+  }
+
+  void expert_values(std::size_t i, scratch& buf) const {
+    buf.values.assign(buf.clean.begin(), buf.clean.end());
+    if (m_config.noise_cp == 0) return;
+    const source src = error_source(i, buf.position_hash);
+    if (!src.blind) return;
+    for (std::size_t m = 0; m < buf.legal.size(); ++m) {
+      // Box-Muller on two hashed uniforms: the same (position, draw, move) always gets the same noise.
+      const std::uint64_t h = mix(src.key, buf.legal[m].raw());
+      const double u1 = 1.0 - unit(h);
+      const double u2 = unit(rng::splitmix64_value(h));
+      const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+      buf.values[m] += m_config.noise_cp * z;
+    }
+  }
+
+  static void softmax(double temperature, std::span<const double> values, std::vector<double>& probs) {
+    probs.resize(values.size());
+    const double top = *std::max_element(values.begin(), values.end());
+    if (temperature <= 0) {
+      // Argmax with ties shared equally.
+      std::size_t ties = 0;
+      for (double v : values) ties += v == top;
+      for (std::size_t m = 0; m < values.size(); ++m) probs[m] = values[m] == top ? 1.0 / static_cast<double>(ties) : 0.0;
+      return;
+    }
+    double sum = 0;
+    for (std::size_t m = 0; m < values.size(); ++m) {
+      probs[m] = std::exp((values[m] - top) / temperature);
+      sum += probs[m];
+    }
+    for (double& p : probs) p /= sum;
+  }
+
+  population_config m_config;
+  std::vector<expert_params> m_experts;
+};
+
+}  // namespace transcendence
