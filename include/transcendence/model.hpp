@@ -5,6 +5,7 @@
 
 #include "transcendence/model/adamw.hpp"
 #include "transcendence/model/batch.hpp"
+#include "transcendence/model/checkpoint.hpp"
 #include "transcendence/model/config.hpp"
 #include "transcendence/model/gpt.hpp"
 #include "transcendence/model/kv_cache.hpp"
