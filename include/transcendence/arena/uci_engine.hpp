@@ -497,16 +497,22 @@ class uci_engine {
     }
   }
 
+  // Starts the process; one that dies during the handshake is tried again (it may have been
+  // killed from outside), up to max_restarts times.
   void start() {
-    spawn();
-    try {
-      handshake();
-    } catch (const crashed& c) {
-      kill_process();
-      throw engine_error("engine " + m_path + " " + c.what + " during the UCI handshake (is it a UCI engine?)");
-    } catch (...) {
-      kill_process();
-      throw;
+    for (int attempt = 0;; ++attempt) {
+      spawn();
+      try {
+        handshake();
+        return;
+      } catch (const crashed& c) {
+        kill_process();
+        if (attempt >= m_config.max_restarts)
+          throw engine_error("engine " + m_path + " " + c.what + " during the UCI handshake (is it a UCI engine?)");
+      } catch (...) {
+        kill_process();
+        throw;
+      }
     }
   }
 
