@@ -4,3 +4,4 @@
 
 #include "transcendence/game/archetype.hpp"
 #include "transcendence/game/concepts.hpp"
+#include "transcendence/game/toy/toy.hpp"

@@ -16,7 +16,7 @@
 
 namespace transcendence {
 
-/// @brief Adaptor, itself a @ref sampler: the wrapped sampler sees −∞ for every disallowed token.
+/// @brief Adaptor, itself a `transcendence::sampler`: the wrapped sampler sees −∞ for every disallowed token.
 ///
 /// The distribution is the inner sampler's, renormalised over the allowed set: softmax over the
 /// allowed logits for @ref temperature_sampler, the top k among the allowed tokens for
@@ -31,7 +31,7 @@ namespace transcendence {
 /// s.set_allowed(legal);
 /// transcendence::token_id t = s.sample(logits, gen);   // 1 or 2, never 0 (illegal)
 /// @endcode
-/// @tparam S the wrapped @ref sampler.
+/// @tparam S the wrapped `transcendence::sampler`.
 template <sampler S>
 class masked_sampler {
  public:

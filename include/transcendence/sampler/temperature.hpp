@@ -12,7 +12,7 @@
 
 namespace transcendence {
 
-/// @brief Model of @ref sampler: draws from softmax(logits / τ); τ = 0 is the argmax.
+/// @brief Model of `transcendence::sampler`: draws from softmax(logits / τ); τ = 0 is the argmax.
 ///
 /// τ below @ref argmax_temperature_threshold takes the argmax with ties broken uniformly at
 /// random; other temperatures are computed in double after subtracting the maximum, so τ = 1e-9
@@ -36,7 +36,7 @@ class temperature_sampler {
   /// @param logits one row of logits (non-empty, no NaN or +∞, not all −∞).
   /// @param gen the random generator (the only source of randomness).
   /// @return the drawn index.
-  /// @throws config_error, numeric_error on bad logits (see @ref probabilities).
+  /// @throws config_error, numeric_error on bad logits (see `probabilities`).
   token_id sample(std::span<const float> logits, rng& gen) { return sample_row(logits, gen); }
 
   /// @brief Draws one index from a row of doubles (the toy theory's precision).

@@ -18,7 +18,7 @@
 
 namespace transcendence {
 
-/// @brief Model of @ref sampler: softmax(logits / τ) over the k largest logits, 0 elsewhere.
+/// @brief Model of `transcendence::sampler`: softmax(logits / τ) over the k largest logits, 0 elsewhere.
 ///
 /// Every token whose logit is at least the k-th largest is kept, so ties at the boundary are all
 /// kept (the rule of nanoGPT's `logits[logits < v[-1]] = -inf`): the result does not depend on
