@@ -9,3 +9,4 @@
 #include "transcendence/model/config.hpp"
 #include "transcendence/model/gpt.hpp"
 #include "transcendence/model/kv_cache.hpp"
+#include "transcendence/model/trainer.hpp"

@@ -1,0 +1,323 @@
+/// @file
+/// @brief The training loop: random windows from a token corpus, gradient accumulation, AdamW,
+/// periodic evaluation and checkpoints, a progress bar, clean stop on SIGINT.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "transcendence/backend/concepts.hpp"
+#include "transcendence/core/error.hpp"
+#include "transcendence/core/progress.hpp"
+#include "transcendence/core/random.hpp"
+#include "transcendence/model/adamw.hpp"
+#include "transcendence/model/batch.hpp"
+#include "transcendence/model/checkpoint.hpp"
+#include "transcendence/model/gpt.hpp"
+
+namespace transcendence {
+
+/// @brief A training or validation corpus: views of concatenated token ids and optional per-token
+/// features (CSR), e.g. straight from a memory-mapped token shard:
+/// `{shard.tokens(), shard.feature_offsets(), shard.feature_ids()}`.
+struct token_corpus {
+  std::span<const token_id> tokens{};                ///< All tokens, documents concatenated.
+  std::span<const std::uint64_t> feature_offsets{};  ///< tokens.size() + 1 offsets, or empty.
+  std::span<const feature_id> feature_ids{};         ///< Feature ids (CSR values).
+
+  /// @brief Whether the corpus carries features.
+  /// @return true when offsets are present.
+  [[nodiscard]] bool has_features() const noexcept { return !feature_offsets.empty(); }
+};
+
+/// @brief Settings of a training run.
+struct train_config {
+  std::int64_t batch_size = 16;            ///< Sequences per micro-batch.
+  std::int64_t seq_len = 256;              ///< Positions per sequence (≤ context).
+  std::int64_t grad_accum = 1;             ///< Micro-batches per optimizer step.
+  std::int64_t max_steps = 1000;           ///< Optimizer steps of the whole run (a resumed run continues to it).
+  std::int64_t eval_interval = 0;          ///< Steps between validation losses (0: only at the end).
+  std::int64_t eval_batches = 8;           ///< Micro-batches per validation loss (fixed windows).
+  std::int64_t checkpoint_interval = 0;    ///< Steps between checkpoints (0: only at the end and on SIGINT).
+  std::filesystem::path checkpoint_path;   ///< Where checkpoints go (empty: none are written).
+  std::uint64_t seed = 1;                  ///< Seed of the training windows (and of evaluation windows).
+  bool progress = true;                    ///< Show a progress bar on standard error.
+  bool handle_sigint = true;               ///< Ctrl-C saves a checkpoint and returns instead of killing the process.
+  adamw_config optimizer;                  ///< Optimizer and learning-rate schedule.
+  std::string metadata;                    ///< Stored in every checkpoint.
+
+  /// @brief Checks the values.
+  /// @throws config_error naming the first bad field.
+  void validate() const {
+    auto need = [](bool ok, const char* what) {
+      if (!ok) throw config_error(std::string("train_config: ") + what);
+    };
+    need(batch_size > 0 && seq_len > 0 && grad_accum > 0, "batch_size, seq_len and grad_accum must be positive");
+    need(max_steps >= 0 && eval_interval >= 0 && eval_batches >= 0 && checkpoint_interval >= 0,
+         "step counts must be non-negative");
+    optimizer.validate();
+  }
+};
+
+/// @brief What happened in one optimizer step (passed to the step callback).
+struct train_step_record {
+  std::int64_t step = 0;        ///< 1-based step just completed.
+  double loss = 0.0;            ///< Mean training loss over the step's micro-batches.
+  double grad_norm = 0.0;       ///< Global gradient norm before clipping.
+  float lr = 0.0F;              ///< Learning rate used.
+  std::int64_t tokens = 0;      ///< Training tokens seen so far.
+  double eval_loss = std::numeric_limits<double>::quiet_NaN();  ///< Validation loss when evaluated at this step.
+};
+
+/// @brief How a run ended.
+struct train_result {
+  std::int64_t steps = 0;                  ///< Steps completed in total (including before a resume).
+  bool interrupted = false;                ///< Stopped by SIGINT or @ref trainer::request_stop.
+  double last_loss = std::numeric_limits<double>::quiet_NaN();  ///< Last training loss.
+  double last_eval_loss = std::numeric_limits<double>::quiet_NaN();  ///< Last validation loss.
+  double tokens_per_second = 0.0;          ///< Training throughput of this run.
+};
+
+namespace detail {
+inline std::atomic<bool>& stop_flag() noexcept {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+inline void sigint_handler(int) { stop_flag().store(true); }
+
+// Installs the SIGINT handler for the lifetime of a run and restores the previous one.
+class sigint_guard {
+ public:
+  explicit sigint_guard(bool enabled) : m_enabled(enabled) {
+    if (m_enabled) m_previous = std::signal(SIGINT, sigint_handler);
+  }
+  sigint_guard(const sigint_guard&) = delete;
+  sigint_guard& operator=(const sigint_guard&) = delete;
+  ~sigint_guard() {
+    if (m_enabled) std::signal(SIGINT, m_previous);
+  }
+
+ private:
+  bool m_enabled;
+  void (*m_previous)(int) = SIG_DFL;
+};
+}  // namespace detail
+
+/// @brief Trains a @ref gpt_model on random windows of a @ref token_corpus.
+///
+/// Each step draws `grad_accum` micro-batches of `batch_size` windows of `seq_len + 1` tokens
+/// (inputs and next-token targets) from the training generator, accumulates gradients, clips and
+/// applies AdamW. The generator's state is part of every checkpoint, so @ref resume followed by
+/// @ref run reproduces the loss curve of an uninterrupted run exactly (same backend and threads).
+/// Every buffer is allocated before the first step.
+/// @tparam B the backend.
+/// @code
+/// transcendence::train_config tc{.batch_size = 16, .seq_len = 128, .max_steps = 2000, .eval_interval = 200,
+///                                .checkpoint_interval = 500, .checkpoint_path = "runs/model.ckpt"};
+/// transcendence::trainer<transcendence::reference_backend> t(model, tc);
+/// if (std::filesystem::exists(tc.checkpoint_path)) t.resume(tc.checkpoint_path);
+/// auto result = t.run(train_corpus, &validation_corpus);
+/// @endcode
+template <backend B>
+class trainer {
+ public:
+  /// @brief Prepares a run.
+  /// @param model the model; it must outlive the trainer.
+  /// @param config the settings.
+  /// @throws config_error on invalid settings.
+  trainer(gpt_model<B>& model, const train_config& config)
+      : m_model(&model), m_config((config.validate(), config)), m_optimizer(model, config.optimizer) {
+    if (config.seq_len > model.config().context)
+      throw config_error("train_config: seq_len " + std::to_string(config.seq_len) + " exceeds the model context " +
+                         std::to_string(model.config().context));
+    m_data_rng = rng(config.seed).fork(1);
+    const auto n = static_cast<std::size_t>(config.batch_size * config.seq_len);
+    m_inputs.resize(n);
+    m_targets.resize(n);
+    m_offsets.resize(n + 1);
+    model.reserve(config.batch_size, config.seq_len);
+  }
+
+  /// @brief The optimizer.
+  /// @return it.
+  [[nodiscard]] adamw_optimizer<B>& optimizer() noexcept { return m_optimizer; }
+  /// @brief The settings.
+  /// @return them.
+  [[nodiscard]] const train_config& config() const noexcept { return m_config; }
+  /// @brief Steps taken, tokens seen and the data generator's state.
+  /// @return the state.
+  [[nodiscard]] training_state state() const {
+    return {m_optimizer.step_count(), m_tokens_seen, m_data_rng.state()};
+  }
+
+  /// @brief Continues from a checkpoint: weights, moments, step, schedule and data generator.
+  /// @param path the checkpoint file.
+  /// @throws format_error when it does not fit the model or holds no optimizer state.
+  void resume(const std::filesystem::path& path) {
+    const auto ck = read_checkpoint(path);
+    load_checkpoint(ck, *m_model, &m_optimizer);
+    m_config.optimizer = ck.optimizer;
+    m_tokens_seen = ck.state.tokens_seen;
+    m_data_rng.set_state(ck.state.data_rng);
+  }
+
+  /// @brief Writes a checkpoint of the current state.
+  /// @param path the file (written atomically).
+  void save(const std::filesystem::path& path) const {
+    save_checkpoint(path, *m_model, &m_optimizer, state(), m_config.metadata);
+  }
+
+  /// @brief Asks a running @ref run to stop after the current step (what SIGINT does).
+  static void request_stop() noexcept { detail::stop_flag().store(true); }
+
+  /// @brief Trains until `max_steps` or a stop request.
+  /// @param train the training corpus (at least seq_len + 1 tokens).
+  /// @param validation the validation corpus, or null.
+  /// @param on_step called after every step.
+  /// @return how the run ended.
+  /// @throws numeric_error when a training loss is NaN or infinite (no checkpoint is written).
+  /// @throws config_error when a corpus is too short or does not fit the model.
+  train_result run(const token_corpus& train, const token_corpus* validation = nullptr,
+                   const std::function<void(const train_step_record&)>& on_step = {}) {
+    check_corpus(train, "training");
+    if (validation) check_corpus(*validation, "validation");
+    const auto& tc = m_config;
+    detail::stop_flag().store(false);
+    detail::sigint_guard guard(tc.handle_sigint);
+    train_result result;
+    const std::int64_t tokens_per_step = tc.batch_size * tc.seq_len * tc.grad_accum;
+    const std::int64_t first = m_optimizer.step_count();
+    progress_bar bar("train", static_cast<std::uint64_t>(std::max<std::int64_t>(0, tc.max_steps - first) * tokens_per_step),
+                     "tok", tc.progress);
+    char status[160];
+    const auto start = progress_bar::clock::now();
+    while (m_optimizer.step_count() < tc.max_steps) {
+      m_model->zero_gradients();
+      double loss = 0.0;
+      for (std::int64_t micro = 0; micro < tc.grad_accum; ++micro) {
+        const double l = m_model->forward(sample(train, m_data_rng));
+        if (!std::isfinite(l))
+          throw numeric_error("training loss is " + std::to_string(l) + " at step " +
+                              std::to_string(m_optimizer.step_count() + 1) + " (learning rate " +
+                              std::to_string(m_optimizer.current_learning_rate()) +
+                              "): lower the learning rate or check the data");
+        loss += l;
+        m_model->backward(1.0F / static_cast<float>(tc.grad_accum));
+      }
+      train_step_record rec;
+      rec.lr = m_optimizer.current_learning_rate();
+      rec.grad_norm = m_optimizer.step();
+      rec.step = m_optimizer.step_count();
+      rec.loss = loss / static_cast<double>(tc.grad_accum);
+      m_tokens_seen += tokens_per_step;
+      rec.tokens = m_tokens_seen;
+      result.last_loss = rec.loss;
+      const bool last = rec.step == tc.max_steps;
+      if (validation && tc.eval_batches > 0 && ((tc.eval_interval > 0 && rec.step % tc.eval_interval == 0) || last)) {
+        rec.eval_loss = evaluate(*validation);
+        result.last_eval_loss = rec.eval_loss;
+      }
+      if (std::isnan(result.last_eval_loss))
+        std::snprintf(status, sizeof status, "step %lld loss %.4f lr %.2e", static_cast<long long>(rec.step), rec.loss,
+                      static_cast<double>(rec.lr));
+      else
+        std::snprintf(status, sizeof status, "step %lld loss %.4f val %.4f lr %.2e", static_cast<long long>(rec.step),
+                      rec.loss, result.last_eval_loss, static_cast<double>(rec.lr));
+      bar.advance(static_cast<std::uint64_t>(tokens_per_step), status);
+      if (on_step) on_step(rec);
+      const bool stop = detail::stop_flag().load();
+      if (!tc.checkpoint_path.empty() &&
+          (last || stop || (tc.checkpoint_interval > 0 && rec.step % tc.checkpoint_interval == 0)))
+        save(tc.checkpoint_path);
+      if (stop) {
+        result.interrupted = true;
+        break;
+      }
+    }
+    bar.finish();
+    const double seconds = std::chrono::duration<double>(progress_bar::clock::now() - start).count();
+    result.steps = m_optimizer.step_count();
+    result.tokens_per_second =
+        seconds > 0 ? static_cast<double>((result.steps - first) * tokens_per_step) / seconds : 0.0;
+    return result;
+  }
+
+  /// @brief Mean loss over `eval_batches` fixed windows of a corpus (the same windows every call).
+  /// @param data the corpus.
+  /// @return the mean loss.
+  double evaluate(const token_corpus& data) {
+    check_corpus(data, "evaluation");
+    rng gen = rng(m_config.seed).fork(2);
+    double sum = 0.0;
+    for (std::int64_t i = 0; i < m_config.eval_batches; ++i) sum += m_model->forward(sample(data, gen));
+    return m_config.eval_batches > 0 ? sum / static_cast<double>(m_config.eval_batches)
+                                     : std::numeric_limits<double>::quiet_NaN();
+  }
+
+ private:
+  void check_corpus(const token_corpus& c, const char* which) const {
+    if (static_cast<std::int64_t>(c.tokens.size()) < m_config.seq_len + 1)
+      throw config_error(std::string("trainer: the ") + which + " corpus has " + std::to_string(c.tokens.size()) +
+                         " tokens, fewer than seq_len + 1 = " + std::to_string(m_config.seq_len + 1));
+    if (c.has_features() && c.feature_offsets.size() != c.tokens.size() + 1)
+      throw config_error(std::string("trainer: the ") + which + " corpus has " +
+                         std::to_string(c.feature_offsets.size()) + " feature offsets for " +
+                         std::to_string(c.tokens.size()) + " tokens");
+    if (c.has_features() != (m_model->config().feature_vocab > 0))
+      throw config_error(std::string("trainer: the ") + which + " corpus " +
+                         (c.has_features() ? "has features but the model has no feature vocabulary"
+                                           : "has no features but the model expects them"));
+  }
+
+  // Draws batch_size random windows into the staging vectors (capacity reached after the first
+  // few calls, so no allocation in steady state).
+  token_batch sample(const token_corpus& c, rng& gen) {
+    const std::int64_t t = m_config.seq_len;
+    const auto span_starts = static_cast<std::uint64_t>(static_cast<std::int64_t>(c.tokens.size()) - t);
+    m_feature_ids.clear();
+    m_offsets[0] = 0;
+    for (std::int64_t s = 0; s < m_config.batch_size; ++s) {
+      const auto start = static_cast<std::size_t>(gen.below(span_starts));
+      for (std::int64_t i = 0; i < t; ++i) {
+        const auto at = static_cast<std::size_t>(s * t + i);
+        m_inputs[at] = c.tokens[start + static_cast<std::size_t>(i)];
+        m_targets[at] = c.tokens[start + static_cast<std::size_t>(i) + 1];
+        if (c.has_features()) {
+          const auto from = c.feature_offsets[start + static_cast<std::size_t>(i)];
+          const auto to = c.feature_offsets[start + static_cast<std::size_t>(i) + 1];
+          m_feature_ids.insert(m_feature_ids.end(), c.feature_ids.begin() + static_cast<std::ptrdiff_t>(from),
+                               c.feature_ids.begin() + static_cast<std::ptrdiff_t>(to));
+          m_offsets[at + 1] = m_feature_ids.size();
+        }
+      }
+    }
+    token_batch b{.batch = m_config.batch_size, .length = t, .inputs = m_inputs, .targets = m_targets};
+    if (c.has_features()) {
+      b.feature_ids = m_feature_ids;
+      b.feature_offsets = m_offsets;
+    }
+    return b;
+  }
+
+  gpt_model<B>* m_model;
+  train_config m_config;
+  adamw_optimizer<B> m_optimizer;
+  rng m_data_rng;
+  std::int64_t m_tokens_seen = 0;
+  std::vector<token_id> m_inputs, m_targets;
+  std::vector<feature_id> m_feature_ids;
+  std::vector<std::uint64_t> m_offsets;
+};
+
+}  // namespace transcendence

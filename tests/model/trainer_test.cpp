@@ -1,0 +1,167 @@
+#define BOOST_TEST_MODULE model_trainer
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <vector>
+
+#include <unistd.h>
+
+#include "transcendence/backend/reference.hpp"
+#include "transcendence/model/trainer.hpp"
+
+using namespace transcendence;
+namespace fs = std::filesystem;
+using model_t = gpt_model<reference_backend>;
+using trainer_t = trainer<reference_backend>;
+
+namespace {
+
+struct temp_dir {
+  fs::path path = fs::temp_directory_path() / ("transcendence_trainer_" + std::to_string(::getpid()));
+  temp_dir() { fs::create_directories(path); }
+  ~temp_dir() { fs::remove_all(path); }
+};
+
+const gpt_config tiny{.vocab_size = 12, .context = 16, .n_layer = 2, .n_head = 2, .d_model = 16, .feature_vocab = 7};
+
+// A corpus with a learnable rule (next = current + 1 mod 12, with noise) and per-token features.
+struct corpus_data {
+  std::vector<token_id> tokens;
+  std::vector<feature_id> fids;
+  std::vector<std::uint64_t> offsets{0};
+  explicit corpus_data(std::uint64_t seed, std::size_t n) {
+    rng gen(seed);
+    token_id t = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      tokens.push_back(t);
+      fids.push_back(static_cast<feature_id>(t % 7));
+      if (gen.below(2)) fids.push_back(static_cast<feature_id>(gen.below(7)));
+      offsets.push_back(fids.size());
+      t = gen.below(8) == 0 ? static_cast<token_id>(gen.below(12)) : static_cast<token_id>((t + 1) % 12);
+    }
+  }
+  token_corpus view() const { return {tokens, offsets, fids}; }
+};
+
+train_config base_config(const fs::path& ckpt, std::int64_t steps) {
+  return {.batch_size = 3, .seq_len = 10, .grad_accum = 2, .max_steps = steps, .eval_interval = 4, .eval_batches = 2,
+          .checkpoint_interval = 0, .checkpoint_path = ckpt, .seed = 17, .progress = false,
+          .optimizer = {.lr = 3e-3F, .min_lr = 3e-4F, .warmup_steps = 3, .decay_steps = 12}, .metadata = "test"};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(training_lowers_the_validation_loss) {
+  const corpus_data train(1, 3000), val(2, 500);
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  auto tc = base_config({}, 60);
+  tc.optimizer.decay_steps = 60;
+  tc.optimizer.lr = 1e-2F;
+  tc.eval_batches = 8;
+  trainer_t t(m, tc);
+  const auto vv = val.view();
+  const double before = t.evaluate(vv);
+  const auto r = t.run(train.view(), &vv);
+  BOOST_TEST_MESSAGE("validation loss " << before << " -> " << r.last_eval_loss);
+  BOOST_TEST(r.steps == 60);
+  BOOST_TEST(!r.interrupted);
+  BOOST_TEST(r.last_eval_loss < before - 0.8);
+  BOOST_TEST(t.state().tokens_seen == 60 * 3 * 10 * 2);
+}
+
+BOOST_AUTO_TEST_CASE(resume_from_checkpoint_continues_the_identical_loss_curve) {
+  temp_dir dir;
+  const corpus_data train(3, 2000), val(4, 400);
+  const auto tv = train.view(), vv = val.view();
+  std::vector<double> full, full_eval, resumed, resumed_eval;
+  {
+    reference_backend be;
+    model_t m(be, tiny, 5);
+    trainer_t t(m, base_config(dir.path / "full.ckpt", 12));
+    t.run(tv, &vv, [&](const train_step_record& r) {
+      full.push_back(r.loss);
+      full_eval.push_back(r.eval_loss);
+    });
+  }
+  {
+    reference_backend be;
+    model_t m(be, tiny, 5);
+    trainer_t t(m, base_config(dir.path / "half.ckpt", 5));  // stops at step 5 and saves
+    t.run(tv, &vv, [&](const train_step_record& r) {
+      resumed.push_back(r.loss);
+      resumed_eval.push_back(r.eval_loss);
+    });
+  }
+  {
+    reference_backend be;
+    model_t m(be, tiny, 999);  // different initial weights: everything must come from the checkpoint
+    trainer_t t(m, base_config(dir.path / "resumed.ckpt", 12));
+    t.resume(dir.path / "half.ckpt");
+    BOOST_TEST(t.optimizer().step_count() == 5);
+    t.run(tv, &vv, [&](const train_step_record& r) {
+      resumed.push_back(r.loss);
+      resumed_eval.push_back(r.eval_loss);
+    });
+  }
+  BOOST_REQUIRE_EQUAL(full.size(), 12u);
+  BOOST_REQUIRE_EQUAL(resumed.size(), 12u);
+  for (std::size_t i = 0; i < full.size(); ++i) {
+    BOOST_TEST(full[i] == resumed[i], "step " << i + 1);  // bit-identical
+    // Validation losses where the uninterrupted run evaluated (the first half also evaluates at its last step).
+    if (!std::isnan(full_eval[i])) BOOST_TEST(full_eval[i] == resumed_eval[i], "eval at step " << i + 1);
+  }
+  const auto a = read_checkpoint(dir.path / "full.ckpt"), b = read_checkpoint(dir.path / "half.ckpt");
+  BOOST_TEST(b.state.step == 5);
+  BOOST_TEST(a.state.step == 12);
+  BOOST_TEST(a.metadata == "test");
+}
+
+BOOST_AUTO_TEST_CASE(sigint_saves_a_checkpoint_and_returns) {
+  temp_dir dir;
+  const corpus_data train(5, 1000);
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  trainer_t t(m, base_config(dir.path / "int.ckpt", 50));
+  const auto r = t.run(train.view(), nullptr, [](const train_step_record& rec) {
+    if (rec.step == 3) std::raise(SIGINT);  // a real signal through the installed handler
+  });
+  BOOST_TEST(r.interrupted);
+  BOOST_TEST(r.steps == 3);
+  BOOST_TEST(read_checkpoint(dir.path / "int.ckpt").state.step == 3);
+  // The previous handler is back: ignoring SIGINT now must not set the trainer's stop flag.
+  auto previous = std::signal(SIGINT, SIG_IGN);
+  BOOST_TEST((previous == SIG_DFL));
+  std::signal(SIGINT, SIG_DFL);
+}
+
+BOOST_AUTO_TEST_CASE(nan_loss_stops_with_a_numeric_error) {
+  const corpus_data train(6, 500);
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  std::vector<float> p(static_cast<std::size_t>(m.parameter_count()));
+  m.get_parameters(p);
+  p[static_cast<std::size_t>(m.layout().blocks[0].w_qkv)] = std::numeric_limits<float>::quiet_NaN();
+  m.set_parameters(p);
+  trainer_t t(m, base_config({}, 5));
+  try {
+    t.run(train.view());
+    BOOST_FAIL("expected numeric_error");
+  } catch (const numeric_error& e) {
+    BOOST_TEST(std::string(e.what()).find("step 1") != std::string::npos, e.what());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_corpora_and_settings_are_rejected) {
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  trainer_t t(m, base_config({}, 5));
+  const std::vector<token_id> few(5, 1);
+  BOOST_CHECK_THROW(t.run({few}), config_error);  // too short, and no features for a featured model
+  auto tc = base_config({}, 5);
+  tc.seq_len = 17;
+  BOOST_CHECK_THROW(trainer_t(m, tc), config_error);
+}
