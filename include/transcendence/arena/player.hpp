@@ -72,7 +72,7 @@ struct move_choice {
 /// @brief The interface of every arena player: engines, the random mover, experts and models.
 ///
 /// A player object serves one game at a time (the tournament gives every worker thread its own
-/// players through a @ref player_factory), so implementations need no locking.
+/// players through a `player_factory`), so implementations need no locking.
 ///
 /// @code
 /// class my_model_player : public transcendence::arena_player {

@@ -145,7 +145,7 @@ struct tournament_result {
 /// process serves one game at a time) and keeps it for later games. Game i of the expanded
 /// schedule gets the seed `rng(seed).fork(i)`, so results do not depend on the thread count or on
 /// scheduling (for players whose only randomness is the seed). A player's fault loses its game
-/// (see @ref play_game); an engine that was killed mid-game is restarted and the game goes on.
+/// (see `play_game`); an engine that was killed mid-game is restarted and the game goes on.
 /// Anything else (a bad opening, an unwritable PGN file) stops the tournament and is rethrown.
 ///
 /// @code

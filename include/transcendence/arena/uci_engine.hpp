@@ -29,7 +29,9 @@
 
 #include "transcendence/core/error.hpp"
 
-extern char** environ;
+/// @cond
+extern char** environ;  // the process environment, passed on to engines
+/// @endcond
 
 namespace transcendence {
 

@@ -99,7 +99,7 @@ struct elo_difference_estimate {
 /// @brief Elo difference with a trinomial 95% error bar and likelihood of superiority.
 ///
 /// The per-game score is a trinomial variable (1, ½, 0); its sample variance gives the standard
-/// error of the mean score, whose normal 95% interval is mapped through @ref elo_from_score. The
+/// error of the mean score, whose normal 95% interval is mapped through `elo_from_score`. The
 /// reported ± is half the width of that (asymmetric) interval, as cutechess-cli prints it.
 /// @code
 /// auto e = transcendence::elo_difference(136, 96, 111);  // +40.70 ± 30.43, LOS 99.60%
