@@ -8,6 +8,7 @@
 
 #include "transcendence/arena/match.hpp"
 #include "transcendence/arena/player.hpp"
+#include "transcendence/game/chess/pgn.hpp"
 
 using namespace transcendence;
 
@@ -67,6 +68,27 @@ void check_export_format(const std::string& pgn) {
   BOOST_TEST(pgn.size() >= 2U);
   BOOST_TEST(pgn.substr(pgn.size() - 2) == "\n\n");
 }
+
+// The chess PGN reader reads the export back to the same game, and so does the chess writer's
+// version of it.
+void check_reads_back(const game_record& g) {
+  for (const std::string& text : {g.pgn(), to_pgn(g.to_pgn_game())}) {
+    std::istringstream in(text);
+    pgn_reader reader(in, "arena", {true});
+    pgn_game back;
+    BOOST_REQUIRE(reader.next_strict(back));
+    BOOST_TEST((back.moves == g.moves));
+    BOOST_TEST(back.result == g.result());
+    BOOST_TEST(back.tags.get("Termination") == g.termination());
+    BOOST_TEST(back.tags.get("White") == g.white);
+    BOOST_TEST(to_fen(back.start) == (g.start_fen.empty() ? std::string(start_fen) : g.start_fen));
+    if (!g.moves.empty()) {
+      BOOST_REQUIRE(back.comments.size() == g.moves.size());
+      BOOST_TEST(back.comments.back().find(g.detail.substr(0, 10)) != std::string::npos, back.comments.back());
+    }
+    BOOST_TEST(!reader.next_strict(back));
+  }
+}
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(checkmate_is_won_by_the_mating_side) {
@@ -82,6 +104,7 @@ BOOST_AUTO_TEST_CASE(checkmate_is_won_by_the_mating_side) {
   BOOST_TEST(pgn.find("[Termination \"normal\"]") != std::string::npos);
   BOOST_TEST(pgn.find("[PlyCount \"4\"]") != std::string::npos);
   check_export_format(pgn);
+  check_reads_back(g);
 }
 
 BOOST_AUTO_TEST_CASE(draws_by_rule) {
@@ -95,6 +118,7 @@ BOOST_AUTO_TEST_CASE(draws_by_rule) {
   BOOST_TEST(pgn.find("[FEN \"k7/8/8/2Q5/8/8/8/K7 w - - 0 1\"]") != std::string::npos);
   BOOST_TEST(pgn.find("[SetUp \"1\"]") != std::string::npos);
   check_export_format(pgn);
+  check_reads_back(st);
 
   const game_record im = play({"Kxb2"}, {}, from_fen("k7/8/8/8/8/8/1r6/K7 w - - 0 1"));
   BOOST_TEST(im.end == game_end::insufficient_material);
@@ -127,6 +151,7 @@ BOOST_AUTO_TEST_CASE(faults_are_charged_to_the_player_who_made_them) {
   BOOST_TEST(std::string(w.termination()) == "rules infraction");
   BOOST_TEST(w.detail.find("White") == 0U);
   check_export_format(w.pgn());
+  check_reads_back(w);
 
   const game_record b = play({"e4"}, {"Ke7"});  // Ke7 is illegal? no: e7 is occupied by a pawn
   BOOST_TEST(b.end == game_end::illegal_move);
@@ -142,6 +167,7 @@ BOOST_AUTO_TEST_CASE(faults_are_charged_to_the_player_who_made_them) {
   BOOST_TEST(c.end == game_end::illegal_move);
   BOOST_TEST(c.white_score() == 0.0);
   BOOST_TEST(c.pgn().find("e2e5") != std::string::npos);
+  check_reads_back(c);
 
   // Exceptions lose the game for the thrower, as Black here.
   const game_record f = play({"e4", "d4"}, {"e5"});
@@ -149,6 +175,7 @@ BOOST_AUTO_TEST_CASE(faults_are_charged_to_the_player_who_made_them) {
   BOOST_TEST(f.white_score() == 1.0);
   BOOST_TEST(std::string(f.termination()) == "abandoned");
   BOOST_TEST(f.detail.find("script exhausted") != std::string::npos);
+  check_reads_back(f);
 
   function_player quitter("quitter", [](const game_view&) { return move_choice::resignation(); });
   const game_record r = play_game(rnd, quitter, {});
@@ -204,6 +231,8 @@ BOOST_AUTO_TEST_CASE(openings_and_views) {
   }());
   BOOST_TEST(b.pgn().find("40... Ka7") != std::string::npos, b.pgn());
   BOOST_TEST(b.end == game_end::move_limit);
+  check_reads_back(b);
+  check_reads_back(g);
 }
 
 BOOST_AUTO_TEST_CASE(random_player_is_reproducible) {

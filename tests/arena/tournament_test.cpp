@@ -19,6 +19,7 @@
 
 #include "transcendence/arena.hpp"
 #include "transcendence/core/io.hpp"
+#include "transcendence/game/chess/pgn.hpp"
 #include "transcendence/rating/elo.hpp"
 #include "transcendence/rating/glicko2.hpp"
 
@@ -30,61 +31,6 @@ namespace {
 
 fs::path temp_path(const std::string& name) {
   return fs::temp_directory_path() / ("transcendence_arena_" + std::to_string(::getpid()) + "_" + name);
-}
-
-// Reads a PGN database back: tags and main-line SAN replayed on a board (every move must be legal).
-struct read_game {
-  std::vector<std::pair<std::string, std::string>> tags;
-  std::vector<move> moves;
-  std::string result;
-  std::string tag(const std::string& name) const {
-    for (const auto& [k, v] : tags)
-      if (k == name) return v;
-    return {};
-  }
-};
-
-std::vector<read_game> read_pgn(const std::string& text) {
-  std::vector<read_game> games;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == '\n' || text[i] == ' ')) ++i;
-    if (i >= text.size()) break;
-    read_game g;
-    while (i < text.size() && text[i] == '[') {
-      const std::size_t end = text.find('\n', i);
-      const std::string line = text.substr(i, end - i);
-      const std::size_t sp = line.find(' ');
-      const std::size_t q1 = line.find('"');
-      const std::size_t q2 = line.rfind('"');
-      g.tags.emplace_back(line.substr(1, sp - 1), line.substr(q1 + 1, q2 - q1 - 1));
-      i = end + 1;
-    }
-    const std::string fen = g.tag("FEN");
-    position pos = fen.empty() ? position::start() : parse_fen(fen);
-    while (i < text.size()) {
-      while (i < text.size() && (text[i] == ' ' || text[i] == '\n')) ++i;
-      if (i >= text.size()) break;
-      if (text[i] == '{') {
-        i = text.find('}', i) + 1;
-        continue;
-      }
-      std::size_t j = i;
-      while (j < text.size() && text[j] != ' ' && text[j] != '\n') ++j;
-      const std::string token = text.substr(i, j - i);
-      i = j;
-      if (token == "1-0" || token == "0-1" || token == "1/2-1/2" || token == "*") {
-        g.result = token;
-        break;
-      }
-      if (!token.empty() && token.back() == '.') continue;  // move number
-      const move m = parse_san(pos, token);
-      g.moves.push_back(m);
-      pos.play(m);
-    }
-    games.push_back(std::move(g));
-  }
-  return games;
 }
 
 // Pids of our child processes that run Stockfish.
@@ -166,25 +112,29 @@ BOOST_AUTO_TEST_CASE(smoke_tournament_random_vs_stockfish_nodes_1) {
   BOOST_TEST(st[0].games == 4U);
   BOOST_TEST(st[0].points + st[1].points == 4.0);
   BOOST_TEST(st[1].points >= 2.0);  // Stockfish at one node still beats a random mover
-  // The PGN file reads back: tags and every move legal, same games as returned.
-  const std::string text = read_file(pgn_path);
-  const auto games = read_pgn(text);
-  BOOST_REQUIRE(games.size() == 4U);
+  // The PGN file reads back with the chess PGN reader: tags, legal moves, results.
+  std::ifstream in(pgn_path);
+  pgn_reader reader(in, pgn_path.string());
+  pgn_game rg;
   std::set<std::string> rounds;
-  for (const auto& rg : games) {
-    const std::size_t idx = std::stoul(rg.tag("Round")) - 1;
+  std::size_t read = 0;
+  while (reader.next_strict(rg)) {
+    ++read;
+    const std::string round = rg.tags.get("Round");
+    const std::size_t idx = std::stoul(round) - 1;
     BOOST_REQUIRE(idx < r.games.size());
-    rounds.insert(rg.tag("Round"));
+    rounds.insert(round);
     const game_record& g = r.games[idx];
     BOOST_TEST((rg.moves == g.moves));
     BOOST_TEST(rg.result == g.result());
-    BOOST_TEST(rg.tag("Result") == g.result());
-    BOOST_TEST(rg.tag("White") == g.white);
-    BOOST_TEST(rg.tag("Event") == "smoke");
-    BOOST_TEST(!rg.tag("Date").empty());
-    BOOST_TEST(!rg.tag("Termination").empty());
-    BOOST_TEST(rg.tag("PlyCount") == std::to_string(g.moves.size()));
+    BOOST_TEST(rg.tags.get("White") == g.white);
+    BOOST_TEST(rg.tags.get("Black") == g.black);
+    BOOST_TEST(rg.tags.get("Event") == "smoke");
+    BOOST_TEST(rg.tags.get("Date").size() == 10U);
+    BOOST_TEST(!rg.tags.get("Termination").empty());
+    BOOST_TEST(rg.tags.get("PlyCount") == std::to_string(g.moves.size()));
   }
+  BOOST_TEST(read == 4U);
   BOOST_TEST(rounds.size() == 4U);
   // Results feed rating systems.
   elo_pool pool;

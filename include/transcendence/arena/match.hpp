@@ -19,6 +19,7 @@
 #include "transcendence/core/random.hpp"
 #include "transcendence/game/chess/domain.hpp"
 #include "transcendence/game/chess/fen.hpp"
+#include "transcendence/game/chess/pgn.hpp"
 #include "transcendence/game/chess/rules.hpp"
 #include "transcendence/game/chess/san.hpp"
 #include "transcendence/game/chess/uci.hpp"
@@ -203,6 +204,38 @@ struct game_record {
     emit(result());
     out += line;
     out += "\n\n";
+    return out;
+  }
+
+  /// @brief The game as the chess PGN module's value type (tags, start, moves, result, and the
+  /// account of the ending as a comment on the last move).
+  /// @return the game.
+  [[nodiscard]] pgn_game to_pgn_game() const {
+    pgn_game out;
+    out.tags.set("Event", event.empty() ? "?" : event);
+    out.tags.set("Site", site.empty() ? "?" : site);
+    out.tags.set("Date", date.empty() ? "????.??.??" : date);
+    out.tags.set("Round", round.empty() ? "-" : round);
+    out.tags.set("White", white);
+    out.tags.set("Black", black);
+    out.tags.set("Result", result());
+    if (!opening_name.empty()) out.tags.set("Opening", opening_name);
+    out.tags.set("PlyCount", std::to_string(moves.size()));
+    out.tags.set("Termination", termination());
+    out.tags.set("TimeControl", "-");
+    if (illegal_attempts[0]) out.tags.set("WhiteIllegalAttempts", std::to_string(illegal_attempts[0]));
+    if (illegal_attempts[1]) out.tags.set("BlackIllegalAttempts", std::to_string(illegal_attempts[1]));
+    if (!start_fen.empty()) {
+      out.tags.set("SetUp", "1");
+      out.tags.set("FEN", start_fen);
+    }
+    out.start = start_fen.empty() ? position::start() : parse_fen(start_fen);
+    out.moves = moves;
+    out.result = result();
+    if (!moves.empty()) {
+      out.comments.assign(moves.size(), std::string());
+      out.comments.back() = detail;
+    }
     return out;
   }
 };
