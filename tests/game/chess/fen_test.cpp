@@ -80,4 +80,8 @@ BOOST_AUTO_TEST_CASE(invalid_fens_name_the_field) {
   expect_error("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0", "full-move number field: missing");
   expect_error("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1 extra", "unexpected text");
   expect_error("4k3/8/8/8/8/8/8/4K2r b - - 0 1", "the side not to move is in check");
+  expect_error("4k3/pppppppp/p7/8/8/8/8/4K3 w - - 0 1", "Black has more than 8 pawns");
+  expect_error("QQQQQQQQ/QQQQQQQQ/8/8/8/8/8/k3K3 w - - 0 1", "White has more promoted pieces");
+  // The most mobile known position (218 moves) has the most material a game can produce.
+  BOOST_TEST(parse_fen("R6R/3Q4/1Q4Q1/4Q3/2Q4Q/Q4Q2/pp1Q4/kBNN1KB1 w - - 0 1").fullmove_number() == 1);
 }

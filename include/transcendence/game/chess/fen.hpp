@@ -2,6 +2,7 @@
 /// @brief Forsyth–Edwards Notation: parsing with full validation, and writing.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <ostream>
 #include <string>
@@ -37,7 +38,8 @@ constexpr char piece_char(piece p) noexcept { return "PNBRQKpnbrqk"[static_cast<
 /// @brief Parses and validates a FEN.
 ///
 /// Checks: eight ranks of eight squares with known piece letters; one king per side; no pawns on
-/// the first or last rank; side `w` or `b`; castling rights in `KQkq` order-free without
+/// the first or last rank; material a game can reach (at most 8 pawns, promoted pieces no more
+/// than missing pawns); side `w` or `b`; castling rights in `KQkq` order-free without
 /// duplicates and matching king and rook placement; an en passant square on the right rank with
 /// an enemy pawn in front and two empty squares; counters non-negative (full-move ≥ 1; both may
 /// be omitted, defaulting to `0 1`); the side not to move not in check. An en passant square
@@ -78,6 +80,19 @@ inline position parse_fen(std::string_view fen) {
     }
   }
   if (rank != 0 || file != 8) fen_fail(fen, i, "placement", "needs 8 ranks of 8 squares");
+  // Material a game can produce: at most 8 pawns, and promoted pieces only in place of pawns.
+  // Besides rejecting impossible positions, this bounds the number of legal moves (max_moves).
+  for (const color c : {color::white, color::black}) {
+    const int pawns = popcount(pos.pieces(c, piece_type::pawn));
+    int promoted = 0;
+    const int initial[] = {8, 2, 2, 2, 1};
+    for (int t = 1; t <= 4; ++t)
+      promoted += std::max(0, popcount(pos.pieces(c, static_cast<piece_type>(t))) - initial[t]);
+    const char* side = c == color::white ? "White" : "Black";
+    if (pawns > 8) fen_fail(fen, 0, "placement", std::string(side) + " has more than 8 pawns");
+    if (pawns + promoted > 8)
+      fen_fail(fen, 0, "placement", std::string(side) + " has more promoted pieces than missing pawns");
+  }
   if (kings[0] != 1) fen_fail(fen, 0, "placement", "White must have exactly one king, has " + std::to_string(kings[0]));
   if (kings[1] != 1) fen_fail(fen, 0, "placement", "Black must have exactly one king, has " + std::to_string(kings[1]));
 

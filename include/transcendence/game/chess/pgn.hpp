@@ -360,7 +360,10 @@ class pgn_reader {
       out.moves.push_back(m);
       if (m_options.keep_comments) out.comments.emplace_back();
     }
+    // A Result tag that is not a result marker (some exporters write "?") is ignored.
     const std::string* tag_result = raw.tags.find("Result");
+    if (tag_result && *tag_result != "1-0" && *tag_result != "0-1" && *tag_result != "1/2-1/2" && *tag_result != "*")
+      tag_result = nullptr;
     if (!have_result) {
       if (tag_result) out.result = *tag_result;
     } else if (tag_result && *tag_result != out.result) {

@@ -154,14 +154,19 @@ class move {
   std::uint16_t m_bits = 0;
 };
 
-/// @brief The largest number of legal moves in any chess position is 218; 256 leaves margin.
-inline constexpr std::size_t max_moves = 256;
+/// @brief Capacity of a @c move_list.
+///
+/// Reachable positions have at most 218 legal moves. A FEN can describe unreachable ones, so
+/// the bound must cover every position `parse_fen` accepts: it admits at most the material a
+/// game can produce (nine queens, two rooks, two bishops, two knights, a king), whose moves
+/// number at most 9*27 + 2*14 + 2*13 + 2*8 + 8 = 321.
+inline constexpr std::size_t max_moves = 336;
 
 /// @brief A fixed-capacity list of moves (no allocation: the move generator's output).
 class move_list {
  public:
   /// @brief Appends a move.
-  /// @param m the move; the list never overflows for legal chess positions.
+  /// @param m the move; the list never overflows for positions `parse_fen` accepts.
   void push_back(move m) noexcept { m_moves[m_size++] = m.raw(); }
   /// @brief Number of moves.
   /// @return the size.
