@@ -104,7 +104,7 @@ inline token_id draw_weighted(std::span<const double> weights, double total, rng
 
 /// @brief The exact distribution softmax(logits / τ), written into a caller's buffer.
 ///
-/// τ below @ref argmax_temperature_threshold (including 0) gives the uniform distribution over the
+/// τ below `argmax_temperature_threshold` (including 0) gives the uniform distribution over the
 /// exact maxima. Entries of −∞ (masked tokens) get probability 0.
 /// @code
 /// std::vector<float> logits{1.0F, 2.0F, 2.0F};

@@ -14,7 +14,7 @@ namespace transcendence {
 
 /// @brief Model of `transcendence::sampler`: draws from softmax(logits / τ); τ = 0 is the argmax.
 ///
-/// τ below @ref argmax_temperature_threshold takes the argmax with ties broken uniformly at
+/// τ below `argmax_temperature_threshold` takes the argmax with ties broken uniformly at
 /// random; other temperatures are computed in double after subtracting the maximum, so τ = 1e-9
 /// is as safe as τ = 1. Logits of −∞ (masked tokens) are never drawn. The weight buffer is kept
 /// between calls, so a sampler used in a loop allocates once.

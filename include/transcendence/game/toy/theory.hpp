@@ -69,8 +69,8 @@ inline toy_matrix mixture(std::span<const toy_matrix> experts) {
 
 /// @brief f̂_τ = softmax(log f / τ) row by row: sampling the learned f at temperature τ.
 ///
-/// Zero entries stay zero (log 0 = −∞). τ below @ref argmax_temperature_threshold gives the
-/// argmax policy, uniform over entries within @ref toy_tie_tolerance of the row maximum.
+/// Zero entries stay zero (log 0 = −∞). τ below `argmax_temperature_threshold` gives the
+/// argmax policy, uniform over entries within `toy_tie_tolerance` of the row maximum.
 /// @param f a policy (rows sum to 1).
 /// @param tau the temperature, ≥ 0.
 /// @return f̂_τ.
@@ -136,7 +136,7 @@ inline std::vector<double> reward_curve(const toy_domain& domain, const toy_matr
 ///
 /// Each episode draws x from the test distribution, hands the sampler the row log f(· | x) as
 /// logits (−∞ for zero entries) and scores the domain's result. With a `temperature_sampler` at τ
-/// this estimates R(f̂_τ): the same quantity @ref reward_curve computes exactly, reached through
+/// this estimates R(f̂_τ): the same quantity `reward_curve` computes exactly, reached through
 /// the policies the chess experiment uses.
 /// @tparam S a `transcendence::sampler`.
 /// @param domain the domain.
