@@ -5,3 +5,4 @@
 #include "transcendence/game/archetype.hpp"
 #include "transcendence/game/concepts.hpp"
 #include "transcendence/game/toy/toy.hpp"
+#include "transcendence/game/chess/chess.hpp"
