@@ -259,3 +259,45 @@ BOOST_AUTO_TEST_CASE(gauntlet_throughput, *boost::unit_test::disabled()) {
             << " games/s, " << static_cast<double>(plies) / r.seconds << " plies/s; random scored "
             << r.standings()[0].points << "\n";
 }
+
+BOOST_AUTO_TEST_CASE(tournament_match_between_existing_players) {
+  random_player rnd("random");
+  engine_player sf("stockfish-nodes-1", {}, uci_limit::with_nodes(1));
+  tournament_config cfg;
+  cfg.progress = false;
+  cfg.hero = 0;
+  const auto r = play_match(rnd, sf, 4, cfg);
+  BOOST_TEST(r.games.size() == 4U);
+  BOOST_TEST(r.games[0].white == "random");
+  BOOST_TEST(r.games[1].white == "stockfish-nodes-1");
+  BOOST_REQUIRE(sf.engine() != nullptr);
+  BOOST_TEST(sf.engine()->restarts() == 0U);
+  const auto st = r.standings();
+  BOOST_TEST(st[0].games == 4U);
+  BOOST_TEST(st[0].points + st[1].points == 4.0);
+}
+
+BOOST_AUTO_TEST_CASE(tournament_retrying_player_counts_and_forfeits) {
+  // Proposes garbage twice, then a legal move: two illegal attempts per move, no forfeit.
+  retrying_player picky("picky", [n = 0](const game_view& g, rng& gen) mutable {
+    if (n++ % 3 < 2) return std::string("Qz9");
+    const move_list legal = g.legal();
+    return to_uci(legal[gen.below(legal.size())]);
+  });
+  random_player rnd("random");
+  tournament_config cfg;
+  cfg.progress = false;
+  cfg.rules.max_fullmoves = 10;
+  const auto r = play_match(picky, rnd, 2, cfg);
+  for (const auto& g : r.games) BOOST_TEST(g.end != game_end::illegal_move, g.detail);
+  BOOST_TEST(r.standings()[0].illegal_attempts > 0U);
+  BOOST_TEST(r.standings()[0].illegal_attempts % 2 == 0U);
+  // Never legal: the fifth failure forfeits, charged to it with 4 rejected tries before.
+  retrying_player hopeless("hopeless", [](const game_view&, rng&) { return std::string("Ke9"); }, 5);
+  const auto h = play_match(hopeless, rnd, 2, cfg);
+  BOOST_TEST(h.games[0].end == game_end::illegal_move);
+  BOOST_TEST(h.games[0].white_score() == 0.0);
+  BOOST_TEST(h.games[0].illegal_attempts[0] == 4U);
+  BOOST_TEST(h.games[1].white_score() == 1.0);  // hopeless is Black in game 2 and loses again
+  BOOST_TEST(h.standings()[0].illegal_forfeits == 2U);
+}

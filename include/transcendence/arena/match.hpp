@@ -266,19 +266,6 @@ inline game_end game_end_from(termination t) noexcept {
   return game_end::move_limit;
 }
 
-// A move text in SAN or UCI, or nullopt when it names no legal move.
-inline std::optional<move> parse_move_text(const position& pos, std::string_view text) {
-  try {
-    return parse_san(pos, text);
-  } catch (const parse_error&) {
-  }
-  try {
-    return parse_uci(pos, text);
-  } catch (const parse_error&) {
-  }
-  return std::nullopt;
-}
-
 inline const char* color_word(color c) noexcept { return c == color::white ? "White" : "Black"; }
 
 }  // namespace detail
@@ -324,7 +311,7 @@ inline game_record play_game(arena_player& white, arena_player& black, const gam
     throw config_error(std::string("opening FEN: ") + e.what());
   }
   for (const std::string& text : settings.start.moves) {
-    const std::optional<move> m = detail::parse_move_text(state.pos, text);
+    const std::optional<move> m = parse_move_text(state.pos, text);
     if (!m) throw config_error("opening move '" + text + "' is not legal in " + to_fen(state.pos));
     g.san.push_back(to_san(state.pos, *m));
     g.moves.push_back(*m);
@@ -372,7 +359,7 @@ inline game_record play_game(arena_player& white, arena_player& black, const gam
     if (!choice.chosen.is_null()) {
       if (legal_moves(state.pos).contains(choice.chosen)) m = choice.chosen;
     } else {
-      m = detail::parse_move_text(state.pos, choice.text);
+      m = parse_move_text(state.pos, choice.text);
     }
     if (!m) {
       const std::string shown = choice.chosen.is_null() ? choice.text : to_uci(choice.chosen);

@@ -3,7 +3,9 @@
 /// the uniform random mover, and a player made from a function.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <span>
@@ -11,10 +13,13 @@
 #include <string_view>
 #include <utility>
 
+#include "transcendence/core/error.hpp"
 #include "transcendence/core/random.hpp"
 #include "transcendence/game/chess/domain.hpp"
 #include "transcendence/game/chess/movegen.hpp"
+#include "transcendence/game/chess/san.hpp"
 #include "transcendence/game/chess/types.hpp"
+#include "transcendence/game/chess/uci.hpp"
 
 namespace transcendence {
 
@@ -181,6 +186,70 @@ class function_player : public arena_player {
   std::string m_name;
   function_type m_choose;
   std::function<void(const game_start&)> m_new_game;
+};
+
+/// @brief Reads a move written in SAN or UCI, as players answer.
+/// @param pos the position the move is played in.
+/// @param text the text (SAN first, then UCI).
+/// @return the legal move it names, or nothing when it names none.
+inline std::optional<move> parse_move_text(const position& pos, std::string_view text) {
+  try {
+    return parse_san(pos, text);
+  } catch (const parse_error&) {
+  }
+  try {
+    return parse_uci(pos, text);
+  } catch (const parse_error&) {
+  }
+  return std::nullopt;
+}
+
+/// @brief A player that proposes move texts and retries illegal ones, as the paper's model plays.
+///
+/// Each turn it calls the proposal function up to @p max_attempts times with the game and its
+/// own random generator (reseeded from every game's seed); the first proposal that names a legal
+/// move (SAN or UCI) is played and the rejected ones are reported as illegal attempts. When every
+/// attempt fails, the last text is handed to the arena, which forfeits the game (the paper: five
+/// tries, then the game is lost).
+/// @code
+/// transcendence::retrying_player model("model-t0.1", [&](const transcendence::game_view& g,
+///                                                        transcendence::rng& gen) {
+///   return sample_next_move_text(g.san, 0.1, gen);  // e.g. "Nf3"
+/// }, 5);
+/// @endcode
+class retrying_player : public arena_player {
+ public:
+  /// @brief The proposal function: the game so far and a seeded generator to a move text.
+  using proposal_type = std::function<std::string(const game_view&, rng&)>;
+  /// @brief A retrying player.
+  /// @param name its name.
+  /// @param propose proposes a move text (SAN or UCI).
+  /// @param max_attempts proposals per turn before the game is forfeited (at least 1).
+  retrying_player(std::string name, proposal_type propose, std::size_t max_attempts = 5)
+      : m_name(std::move(name)), m_propose(std::move(propose)), m_max_attempts(std::max<std::size_t>(1, max_attempts)) {}
+  /// @brief Its name.
+  /// @return the name.
+  [[nodiscard]] std::string name() const override { return m_name; }
+  /// @brief Reseeds from the game's seed.
+  /// @param start the game's start information.
+  void new_game(const game_start& start) override { m_rng.reseed(start.seed); }
+  /// @brief Proposes until a legal move comes up or the attempts run out.
+  /// @param game the game so far.
+  /// @return the legal move with the number of rejected proposals, or the last illegal text.
+  move_choice choose(const game_view& game) override {
+    std::string text;
+    for (std::size_t attempt = 0; attempt < m_max_attempts; ++attempt) {
+      text = m_propose(game, m_rng);
+      if (const std::optional<move> m = parse_move_text(game.state.pos, text)) return move_choice::of(*m, attempt);
+    }
+    return move_choice::of_text(std::move(text), m_max_attempts - 1);
+  }
+
+ private:
+  std::string m_name;
+  proposal_type m_propose;
+  std::size_t m_max_attempts;
+  rng m_rng;
 };
 
 }  // namespace transcendence

@@ -282,6 +282,45 @@ inline tournament_result run_tournament(const std::vector<player_spec>& players,
   return result;
 }
 
+namespace detail {
+// Forwards to a player owned by the caller (play_match runs on the caller's thread).
+class borrowed_player : public arena_player {
+ public:
+  explicit borrowed_player(arena_player& p) : m_p(p) {}
+  [[nodiscard]] std::string name() const override { return m_p.name(); }
+  void new_game(const game_start& start) override { m_p.new_game(start); }
+  move_choice choose(const game_view& game) override { return m_p.choose(game); }
+
+ private:
+  arena_player& m_p;
+};
+}  // namespace detail
+
+/// @brief A match between two existing players on the calling thread: colours alternate (@p first
+/// has White in the even games), with the openings, rules, seed, PGN output, callback and
+/// progress bar of @p config (its thread count is ignored).
+/// @code
+/// transcendence::random_player rnd;
+/// transcendence::engine_player sf("sf", {}, transcendence::uci_limit::with_nodes(1));
+/// transcendence::tournament_config cfg;
+/// cfg.hero = 0;
+/// auto r = transcendence::play_match(rnd, sf, 10, cfg);  // r.standings()[0] is the random mover's
+/// @endcode
+/// @param first a player (participant 0).
+/// @param second another player (participant 1).
+/// @param games number of games.
+/// @param config settings.
+/// @return the games.
+/// @throws the same errors as `run_tournament`.
+inline tournament_result play_match(arena_player& first, arena_player& second, std::size_t games,
+                                    tournament_config config) {
+  config.threads = 1;
+  const std::vector<player_spec> players{
+      {first.name(), [&first] { return std::make_unique<detail::borrowed_player>(first); }},
+      {second.name(), [&second] { return std::make_unique<detail::borrowed_player>(second); }}};
+  return run_tournament(players, {{0, 1, games}}, config);
+}
+
 /// @brief Registers every participant of a tournament in a rating system, by name.
 /// @tparam R a rating system.
 /// @param system the rating system.
