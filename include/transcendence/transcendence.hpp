@@ -9,6 +9,7 @@
 #include "transcendence/backend.hpp"
 #include "transcendence/core.hpp"
 #include "transcendence/dataset.hpp"
+#include "transcendence/expert.hpp"
 #include "transcendence/game.hpp"
 #include "transcendence/model.hpp"
 #include "transcendence/rating.hpp"
