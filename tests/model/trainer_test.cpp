@@ -1,7 +1,10 @@
 #define BOOST_TEST_MODULE model_trainer
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <new>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -11,6 +14,20 @@
 
 #include "transcendence/backend/reference.hpp"
 #include "transcendence/model/trainer.hpp"
+
+// Counts heap allocations through operator new (std containers, strings, the model's code).
+namespace {
+std::atomic<long> g_allocations{0};
+}
+// GCC cannot see that these replace the global operators and reports malloc/free as mismatched.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace transcendence;
 namespace fs = std::filesystem;
@@ -164,4 +181,17 @@ BOOST_AUTO_TEST_CASE(bad_corpora_and_settings_are_rejected) {
   auto tc = base_config({}, 5);
   tc.seq_len = 17;
   BOOST_CHECK_THROW(trainer_t(m, tc), config_error);
+}
+
+BOOST_AUTO_TEST_CASE(steady_state_training_steps_do_not_allocate) {
+  const corpus_data train(7, 2000);
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  trainer_t t(m, base_config({}, 12));
+  long at_step_2 = -1, at_last = -1;
+  t.run(train.view(), nullptr, [&](const train_step_record& r) {
+    if (r.step == 2) at_step_2 = g_allocations.load();
+    if (r.step == 12) at_last = g_allocations.load();
+  });
+  BOOST_TEST(at_last - at_step_2 == 0, (at_last - at_step_2) << " allocations in 10 steps");
 }

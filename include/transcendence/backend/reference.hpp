@@ -212,7 +212,11 @@ class reference_backend {
   /// @param cols columns.
   void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd, const float* dy,
                            float* dx, float* dgamma, float* dbeta, std::int64_t rows, std::int64_t cols) {
-    std::vector<double> dg(static_cast<std::size_t>(cols), 0.0), db(static_cast<std::size_t>(cols), 0.0);
+    // Column sums in double, in member scratch so that a training step does not allocate.
+    m_dg.assign(static_cast<std::size_t>(cols), 0.0);
+    m_db.assign(static_cast<std::size_t>(cols), 0.0);
+    auto& dg = m_dg;
+    auto& db = m_db;
     for (std::int64_t r = 0; r < rows; ++r) {
       const float* xr = x + r * cols;
       const float* dyr = dy + r * cols;
@@ -479,6 +483,8 @@ class reference_backend {
       throw config_error("reference_backend::embedding_bag: offsets must be non-negative and non-decreasing (row " +
                          std::to_string(i) + ")");
   }
+  std::vector<double> m_dg, m_db;
+
   static std::int64_t visible_columns(std::int64_t row, std::int64_t cols, const softmax_mask& mask) {
     if (mask.period <= 0) return cols;
     return std::min(cols, row % mask.period + mask.offset + 1);

@@ -149,10 +149,11 @@ class gpt_model {
   /// @brief Allocates the training workspace for a shape now rather than on the first forward.
   /// @param batch sequences per batch.
   /// @param length positions per sequence (≤ context).
-  void reserve(std::int64_t batch, std::int64_t length) {
-    if (batch <= 0 || length <= 0 || length > m_config.context)
-      throw config_error("gpt_model::reserve: need 0 < length ≤ context and batch > 0");
-    ensure_workspace(batch, length, 0);
+  /// @param features most feature ids one batch will carry (0: grow when first needed).
+  void reserve(std::int64_t batch, std::int64_t length, std::int64_t features = 0) {
+    if (batch <= 0 || length <= 0 || length > m_config.context || features < 0)
+      throw config_error("gpt_model::reserve: need 0 < length ≤ context, batch > 0 and features ≥ 0");
+    ensure_workspace(batch, length, features, false);
   }
 
   /// @brief Batched forward pass; with targets, also the mean cross-entropy.
@@ -240,14 +241,14 @@ class gpt_model {
     index_buffer_type tokens, targets, feature_ids, feature_offsets;
   };
 
-  void ensure_workspace(std::int64_t batch, std::int64_t length, std::int64_t features) {
+  void ensure_workspace(std::int64_t batch, std::int64_t length, std::int64_t features, bool headroom = true) {
     const std::int64_t rows = batch * length;
     const std::int64_t probs = batch * m_config.n_head * length * length;
     auto& w = m_ws;
     auto& b = *m_b;
     const auto z = [](std::int64_t n) { return static_cast<std::size_t>(n); };
     if (features > w.features) {
-      w.features = features + features / 2;  // headroom: feature counts vary from batch to batch
+      w.features = headroom ? features + features / 2 : features;  // counts vary from batch to batch
       w.feature_ids = b.allocate_index(z(w.features));
       m_host_feature_ids.assign(z(w.features), 0);
     }

@@ -193,6 +193,8 @@ class trainer {
     check_corpus(train, "training");
     if (validation) check_corpus(*validation, "validation");
     const auto& tc = m_config;
+    reserve_features(train);
+    if (validation) reserve_features(*validation);
     detail::stop_flag().store(false);
     detail::sigint_guard guard(tc.handle_sigint);
     train_result result;
@@ -228,12 +230,9 @@ class trainer {
         rec.eval_loss = evaluate(*validation);
         result.last_eval_loss = rec.eval_loss;
       }
-      if (std::isnan(result.last_eval_loss))
-        std::snprintf(status, sizeof status, "step %lld loss %.4f lr %.2e", static_cast<long long>(rec.step), rec.loss,
-                      static_cast<double>(rec.lr));
-      else
-        std::snprintf(status, sizeof status, "step %lld loss %.4f val %.4f lr %.2e", static_cast<long long>(rec.step),
-                      rec.loss, result.last_eval_loss, static_cast<double>(rec.lr));
+      // Fixed-width fields: the bar keeps the status in a string that then never has to grow.
+      std::snprintf(status, sizeof status, "step %7lld loss %8.4f val %8.4f lr %.2e", static_cast<long long>(rec.step),
+                    rec.loss, result.last_eval_loss, static_cast<double>(rec.lr));
       bar.advance(static_cast<std::uint64_t>(tokens_per_step), status);
       if (on_step) on_step(rec);
       const bool stop = detail::stop_flag().load();
@@ -278,6 +277,18 @@ class trainer {
       throw config_error(std::string("trainer: the ") + which + " corpus " +
                          (c.has_features() ? "has features but the model has no feature vocabulary"
                                            : "has no features but the model expects them"));
+  }
+
+  // Sizes the feature staging for the densest window of a corpus, so no step ever grows it.
+  void reserve_features(const token_corpus& c) {
+    if (!c.has_features()) return;
+    const auto t = static_cast<std::size_t>(m_config.seq_len);
+    std::uint64_t densest = 0;
+    for (std::size_t s = 0; s + t < c.tokens.size(); ++s)
+      densest = std::max(densest, c.feature_offsets[s + t] - c.feature_offsets[s]);
+    const auto need = static_cast<std::int64_t>(densest) * m_config.batch_size;
+    m_feature_ids.reserve(static_cast<std::size_t>(need));
+    m_model->reserve(m_config.batch_size, m_config.seq_len, need);
   }
 
   // Draws batch_size random windows into the staging vectors (capacity reached after the first
