@@ -103,14 +103,14 @@ concept backend_memory = requires(B& b, typename B::buffer_type& buf, const type
 /// gradient accumulation and tied weights need no extra pass; activation gradients (`dx`) are
 /// overwritten. Index arguments hold ids in [0, table rows); a negative target is ignored by the
 /// cross-entropy.
-/// - `gemm(desc, A, B, C)`: see @ref gemm_desc.
+/// - `gemm(desc, A, B, C)`: see `gemm_desc`.
 /// - `add(y, x, n)`: y += x.
 /// - `add_bias(y, bias, rows, cols)`, `bias_backward(dy, dbias, rows, cols)`.
 /// - `layer_norm_forward(x, gamma, beta_or_null, y, mean, rstd, rows, cols, eps)` and
 ///   `layer_norm_backward(x, gamma, mean, rstd, dy, dx, dgamma, dbeta_or_null, rows, cols)`.
 /// - `gelu_forward(x, y, n)`, `gelu_backward(x, dy, dx, n)`: the exact (erf) GELU.
 /// - `softmax_forward(x, y, rows, cols, scale, mask)`: y = softmax(scale·x) row-wise under
-///   @ref softmax_mask; `softmax_backward(y, dy, dx, rows, cols, scale)`.
+///   `softmax_mask`; `softmax_backward(y, dy, dx, rows, cols, scale)`.
 /// - `embedding_forward(ids, table, out, n, dim)`: out row i = table row ids[i];
 ///   `embedding_backward(ids, dout, dtable, n, dim)`.
 /// - `embedding_bag_forward(ids, offsets, table, out, n, dim)`: out row i += Σ table rows
@@ -124,7 +124,7 @@ concept backend_memory = requires(B& b, typename B::buffer_type& buf, const type
 /// - `fill(x, n, value)`: x[i] = value (zeroing gradients before accumulation).
 /// - `sum_squares(x, n)` → double: Σ x[i]², accumulated in double (global-norm clipping); it
 ///   returns a host value, so it synchronizes.
-/// - `adamw_update(param, grad, m, v, n, desc)`: one @ref adamw_desc step over n elements.
+/// - `adamw_update(param, grad, m, v, n, desc)`: one `adamw_desc` step over n elements.
 ///
 /// Aliasing: outputs never alias inputs, except `add` (y is both) and the parameter-gradient
 /// accumulators. `gemm` with beta = 0 never reads C (it may hold NaN).

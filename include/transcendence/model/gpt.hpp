@@ -86,7 +86,9 @@ class gpt_model {
   gpt_model(const gpt_model&) = delete;             ///< Owns device buffers: not copyable.
   gpt_model& operator=(const gpt_model&) = delete;  ///< Not copyable.
   gpt_model(gpt_model&&) noexcept = default;        ///< Movable.
-  gpt_model& operator=(gpt_model&&) noexcept = default;  ///< Movable.
+  /// @brief Movable.
+  /// @return this model.
+  gpt_model& operator=(gpt_model&&) noexcept = default;
   ~gpt_model() = default;                           ///< Frees the buffers.
 
   /// @brief The shapes.
@@ -187,7 +189,7 @@ class gpt_model {
     return m_valid_targets > 0 ? sum / static_cast<double>(m_valid_targets) : std::numeric_limits<double>::quiet_NaN();
   }
 
-  /// @brief Backward pass of the last @ref forward: gradients += loss_scale · ∂(mean loss)/∂θ.
+  /// @brief Backward pass of the last forward pass: gradients += loss_scale · ∂(mean loss)/∂θ.
   /// @param loss_scale multiplies the mean loss (1/accumulation steps for gradient accumulation).
   /// @throws config_error when the last forward had no targets.
   void backward(float loss_scale = 1.0F) {
