@@ -291,7 +291,7 @@ void write_plots(const fs::path& out, const std::vector<setting_result>& setting
       }
     });
     gp << "set output '" << (out / "linear_margin_vs_tau.png").string() << "'\n"
-       << "set terminal pngcairo size 1200,520 enhanced font 'DejaVu Sans,11'\nset key inside left bottom box\n"
+       << "set terminal pngcairo size 1400,560 enhanced font 'DejaVu Sans,11'\nset key outside right top box\n"
        << "set multiplot layout 1,2 title 'linear toy: 10 classes, d = 100, k = 5 experts W^* + N(0, {/Symbol s}^2)'\n"
        << "set ylabel 'R(f_{/Symbol t}) - max_i R(f_i)'\n";
     const char* colours[] = {"#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725"};
