@@ -5,6 +5,7 @@
 /// compile faster.
 #pragma once
 
+#include "transcendence/analysis.hpp"
 #include "transcendence/arena.hpp"
 #include "transcendence/backend.hpp"
 #include "transcendence/core.hpp"
