@@ -26,3 +26,11 @@ BOOST_AUTO_TEST_CASE(counts_every_unit_from_many_threads) {
   bar.finish();
   bar.finish();  // idempotent
 }
+
+BOOST_AUTO_TEST_CASE(rates_are_short_and_readable) {
+  using transcendence::progress_bar;
+  BOOST_TEST(progress_bar::format_rate(950) == "950");
+  BOOST_TEST(progress_bar::format_rate(12345) == "12.3k");
+  BOOST_TEST(progress_bar::format_rate(4.1e6) == "4.10M");
+  BOOST_TEST(progress_bar::format_rate(0.5) == "0.50");
+}

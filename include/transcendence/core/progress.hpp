@@ -77,7 +77,8 @@ class progress_bar {
     if (m_finished) return;
     m_finished = true;
     if (!m_enabled) return;
-    draw(clock::now());
+    // In log mode the 100% line may already be out; printing it again would only add noise.
+    if (m_tty || m_drawn_done != m_done || m_done == 0) draw(clock::now());
     if (m_tty) std::fputc('\n', stderr);
     std::fflush(stderr);
   }
@@ -93,6 +94,22 @@ class progress_bar {
   /// @return elapsed wall time.
   [[nodiscard]] double elapsed_seconds() const {
     return std::chrono::duration<double>(clock::now() - m_start).count();
+  }
+
+  /// @brief Formats a rate with three significant digits and a k/M/G suffix: `950`, `12.3k`, `4.10M`.
+  /// @param per_second the rate.
+  /// @return the text.
+  static std::string format_rate(double per_second) {
+    const char* suffix = "";
+    for (const char* s : {"k", "M", "G"}) {
+      if (per_second < 999.5) break;
+      per_second /= 1000.0;
+      suffix = s;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, per_second >= 99.95 ? "%.0f%s" : per_second >= 9.995 ? "%.1f%s" : "%.2f%s",
+                  per_second, suffix);
+    return buf;
   }
 
   /// @brief Formats a duration as `1h02m`, `3m05s` or `12s`.
@@ -112,6 +129,7 @@ class progress_bar {
   void draw(clock::time_point now) {
     if (!m_enabled) return;
     m_last_draw = now;
+    m_drawn_done = m_done;
     const double elapsed = std::chrono::duration<double>(now - m_start).count();
     const double rate = elapsed > 0 ? static_cast<double>(m_done) / elapsed : 0.0;
     std::string line = m_tty ? "\r" : "";
@@ -130,7 +148,7 @@ class progress_bar {
       line += std::to_string(m_done);
     }
     char buf[128];
-    std::snprintf(buf, sizeof buf, " %s %.3g %s/s", m_unit.c_str(), rate, m_unit.c_str());
+    std::snprintf(buf, sizeof buf, "  %s %s/s", format_rate(rate).c_str(), m_unit.c_str());
     line += buf;
     if (m_total) {
       const double remaining = rate > 0 ? static_cast<double>(m_total - std::min(m_total, m_done)) / rate : -1.0;
@@ -150,6 +168,7 @@ class progress_bar {
   std::uint64_t m_total;
   std::uint64_t m_done = 0;
   std::uint64_t m_last_decile = 0;
+  std::uint64_t m_drawn_done = 0;
   bool m_enabled;
   bool m_tty;
   bool m_finished = false;
