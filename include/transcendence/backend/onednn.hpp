@@ -71,6 +71,38 @@ namespace detail {
 /// team costs more than the work.
 inline constexpr std::int64_t onednn_parallel_threshold = 1 << 14;
 
+/// Below this many multiply-adds a product runs on one thread. On two cores a parallel region
+/// costs microseconds when both are free and a whole scheduler time slice when another process
+/// holds a core (measured: a 1×256×768 product took 14 ms instead of 20 µs while other programs
+/// were compiling); a single-row decoding step makes dozens of such small calls.
+inline constexpr std::int64_t onednn_serial_macs = 1 << 19;
+
+/// Runs oneDNN calls in its scope on the calling thread only (oneDNN sizes its OpenMP teams
+/// from omp_get_max_threads() at execution time).
+class onednn_thread_limit {
+ public:
+  explicit onednn_thread_limit(bool active) {
+#if defined(_OPENMP)
+    if (active) {
+      m_saved = omp_get_max_threads();
+      omp_set_num_threads(1);
+    }
+#else
+    (void)active;
+#endif
+  }
+  onednn_thread_limit(const onednn_thread_limit&) = delete;
+  onednn_thread_limit& operator=(const onednn_thread_limit&) = delete;
+  ~onednn_thread_limit() {
+#if defined(_OPENMP)
+    if (m_saved > 0) omp_set_num_threads(m_saved);
+#endif
+  }
+
+ private:
+  int m_saved = 0;
+};
+
 /// Alignment of every buffer: one cache line, and one AVX-512 register.
 inline constexpr std::size_t onednn_alignment = 64;
 
@@ -107,6 +139,62 @@ inline float onednn_exp(float x) {
   p = p * z + r + 1.0F;
   const auto bits = static_cast<std::uint32_t>(static_cast<std::int32_t>(n) + 127) << 23;
   return p * std::bit_cast<float>(bits);
+}
+
+// Native vector width for the hand-vectorised exp: GCC does not vectorise the bit cast in
+// onednn_exp, so the hot loops use GNU vector extensions of the widest width the target enables
+// (a wider type than the target supports would change the ABI of these inline functions).
+#if defined(__AVX512F__)
+inline constexpr int onednn_lanes = 16;
+#elif defined(__AVX__)
+inline constexpr int onednn_lanes = 8;
+#else
+inline constexpr int onednn_lanes = 4;
+#endif
+using onednn_vf = float __attribute__((vector_size(sizeof(float) * onednn_lanes)));
+using onednn_vi = std::int32_t __attribute__((vector_size(sizeof(float) * onednn_lanes)));
+
+/// onednn_exp on a vector of lanes (same polynomial, same results).
+inline onednn_vf onednn_exp_vec(onednn_vf x) {
+  x = x < -87.0F ? onednn_vf{} - 87.0F : x;
+  x = x > 88.0F ? onednn_vf{} + 88.0F : x;
+  const onednn_vf t = x * 1.44269504088896341F + 0.5F;
+  onednn_vi ni = __builtin_convertvector(t, onednn_vi);
+  // Conversion truncates toward zero; floor needs one less where that rounded up.
+  ni += __builtin_convertvector(ni, onednn_vf) > t;
+  const onednn_vf n = __builtin_convertvector(ni, onednn_vf);
+  onednn_vf r = x - n * 0.693359375F;
+  r = r + n * 2.12194440e-4F;
+  const onednn_vf z = r * r;
+  onednn_vf p = onednn_vf{} + 1.9875691500E-4F;
+  p = p * r + 1.3981999507E-3F;
+  p = p * r + 8.3334519073E-3F;
+  p = p * r + 4.1665795894E-2F;
+  p = p * r + 1.6666665459E-1F;
+  p = p * r + 5.0000001201E-1F;
+  p = p * z + r + 1.0F;
+  return p * std::bit_cast<onednn_vf>((ni + 127) << 23);
+}
+
+/// y[c] = exp(scale·x[c] − shift) for c < n (y may be null: only the sum is wanted); returns Σ y.
+inline float onednn_exp_sum(const float* x, float* y, std::int64_t n, float scale, float shift) {
+  onednn_vf acc{};
+  std::int64_t c = 0;
+  for (; c + onednn_lanes <= n; c += onednn_lanes) {
+    onednn_vf v;
+    std::memcpy(&v, x + c, sizeof v);
+    const onednn_vf e = onednn_exp_vec(v * scale - shift);
+    if (y != nullptr) std::memcpy(y + c, &e, sizeof e);
+    acc += e;
+  }
+  float sum = 0.0F;
+  for (int i = 0; i < onednn_lanes; ++i) sum += acc[i];
+  for (; c < n; ++c) {
+    const float e = onednn_exp(x[c] * scale - shift);
+    if (y != nullptr) y[c] = e;
+    sum += e;
+  }
+  return sum;
 }
 
 /// f32 to bfloat16 bits, rounding to nearest even (NaN stays NaN).
@@ -456,6 +544,7 @@ class onednn_backend {
     check_count("gelu_forward", n);
     if (n == 0) return;
     auto& e = gelu_entry(n);
+    const detail::onednn_thread_limit serial(n < detail::onednn_parallel_threshold);
     e.src.set_data_handle(const_cast<float*>(x));
     e.dst.set_data_handle(y);
     e.forward.execute(m_stream, {{DNNL_ARG_SRC, e.src}, {DNNL_ARG_DST, e.dst}});
@@ -468,6 +557,7 @@ class onednn_backend {
     check_count("gelu_backward", n);
     if (n == 0) return;
     auto& e = gelu_entry(n);
+    const detail::onednn_thread_limit serial(n < detail::onednn_parallel_threshold);
     e.src.set_data_handle(const_cast<float*>(x));
     e.diff_dst.set_data_handle(const_cast<float*>(dy));
     e.diff_src.set_data_handle(dx);
@@ -491,14 +581,7 @@ class onednn_backend {
       float mx = -INFINITY;
       TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
       for (std::int64_t c = 0; c < visible; ++c) mx = std::max(mx, xr[c] * scale);
-      float sum = 0.0F;
-      TRANSCENDENCE_DETAIL_SIMD_SUM(sum)
-      for (std::int64_t c = 0; c < visible; ++c) {
-        const float e = detail::onednn_exp(xr[c] * scale - mx);
-        yr[c] = e;
-        sum += e;
-      }
-      const float inv = 1.0F / sum;
+      const float inv = 1.0F / detail::onednn_exp_sum(xr, yr, visible, scale, mx);
       TRANSCENDENCE_DETAIL_SIMD
       for (std::int64_t c = 0; c < visible; ++c) yr[c] *= inv;
       for (std::int64_t c = visible; c < cols; ++c) yr[c] = 0.0F;
@@ -608,7 +691,7 @@ class onednn_backend {
       }
       const float* lr = logits + r * cols;
       const float mx = row_max(lr, cols);
-      losses[r] = std::log(row_exp_sum(lr, cols, mx)) + mx - lr[targets[r]];
+      losses[r] = std::log(detail::onednn_exp_sum(lr, nullptr, cols, 1.0F, mx)) + mx - lr[targets[r]];
     }
   }
 
@@ -628,9 +711,9 @@ class onednn_backend {
       }
       const float* lr = logits + r * cols;
       const float mx = row_max(lr, cols);
-      const float k = scale / row_exp_sum(lr, cols, mx);
+      const float k = scale / detail::onednn_exp_sum(lr, dr, cols, 1.0F, mx);
       TRANSCENDENCE_DETAIL_SIMD
-      for (std::int64_t c = 0; c < cols; ++c) dr[c] = detail::onednn_exp(lr[c] - mx) * k;
+      for (std::int64_t c = 0; c < cols; ++c) dr[c] *= k;
       dr[targets[r]] -= scale;
     }
   }
@@ -697,12 +780,6 @@ class onednn_backend {
     TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
     for (std::int64_t c = 0; c < n; ++c) mx = std::max(mx, x[c]);
     return mx;
-  }
-  static float row_exp_sum(const float* x, std::int64_t n, float mx) {
-    float sum = 0.0F;
-    TRANSCENDENCE_DETAIL_SIMD_SUM(sum)
-    for (std::int64_t c = 0; c < n; ++c) sum += detail::onednn_exp(x[c] - mx);
-    return sum;
   }
 
   static int max_threads() {
@@ -783,7 +860,10 @@ class onednn_backend {
     const char ta = d.trans_a ? 'T' : 'N', tb = d.trans_b ? 'T' : 'N';
     // check_gemm already enforced what dnnl_sgemm checks, so a failure here is a oneDNN fault.
     std::atomic<bool> failed = false;
-    TRANSCENDENCE_DETAIL_PARALLEL_FOR(d.batch == 1 ? 0 : d.batch * d.m * d.n * d.k)
+    const std::int64_t macs = d.batch * d.m * d.n * d.k;
+    // Batched: threads split the batch (sgemm inside a parallel region runs on its own thread).
+    const detail::onednn_thread_limit serial(d.batch == 1 && macs < detail::onednn_serial_macs);
+    TRANSCENDENCE_DETAIL_PARALLEL_FOR(d.batch == 1 || macs < detail::onednn_serial_macs ? 0 : detail::onednn_parallel_threshold)
     for (std::int64_t i = 0; i < d.batch; ++i) {
       const auto status = dnnl_sgemm(ta, tb, d.m, d.n, d.k, d.alpha, a + i * d.stride_a, d.lda, b + i * d.stride_b,
                                      d.ldb, d.beta, c + i * d.stride_c, d.ldc);
