@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <limits>
 #include <sstream>
@@ -603,7 +604,7 @@ int main(int argc, char** argv) {
     write_npy(out / "sweep.npy", g_sweep);
 
     tr::write_file_atomic(out / "results.csv", [&](std::ostream& os) {
-      os << "group,name,sigma,tau,exact,learned,played,best_expert,mixture_tau1,predicted_argmax\n";
+      os << std::setprecision(10) << "group,name,sigma,tau,exact,learned,played,best_expert,mixture_tau1,predicted_argmax\n";
       for (const setting_result& r : results) {
         for (std::size_t j = 0; j < n_tau; ++j) {
           os << "finite," << r.name << ",," << k_taus[j] << ',' << r.exact[j] << ',' << r.learned[j] << ',' << r.played[j] << ','
