@@ -37,8 +37,23 @@ diversity_report entropy_of(const population_config& c, std::size_t games, std::
   const auto played = generate_expert_games(pop, sc);
   diversity_counter counter(16);
   for (const auto& g : played.games) counter.add(move_game{position::start(), g.moves});
-  std::printf("  shared_error %.2f: %zu games in %.1f s (%.1f games/s)\n", c.shared_error, games, played.seconds,
-              played.games_per_second());
+  // Learnability: how often the oracle's move is the clean evaluator's, over the games' positions.
+  std::size_t positions = 0, agree = 0, plies = 0;
+  expert_population::scratch buf;
+  for (const auto& g : played.games) {
+    plies += g.moves.size();
+    if (positions > 20000) continue;
+    position pos = position::start();
+    for (move m : g.moves) {
+      ++positions;
+      const move clean = pop->clean_move(pos, buf);
+      agree += pop->oracle_move(pos, buf) == clean;
+      pos.play(m);
+    }
+  }
+  std::printf("  shared_error %.2f: %zu games in %.1f s (%.1f games/s, %.1f plies/game); oracle = clean move on %.1f%% of %zu positions\n",
+              c.shared_error, games, played.seconds, played.games_per_second(),
+              static_cast<double>(plies) / static_cast<double>(games), 100.0 * static_cast<double>(agree) / static_cast<double>(positions), positions);
   return counter.report(min_visits);
 }
 }  // namespace

@@ -126,6 +126,71 @@ struct ingest_options {
 
 namespace detail {
 
+// SAN to move for the common, well-formed case without allocating; anything unusual (or any
+// error) goes to parse_san, which accepts the variants and explains failures.
+inline move fast_san(const position& pos, std::string_view text, move_list& legal) {
+  std::string_view s = text;
+  while (!s.empty() && (s.back() == '+' || s.back() == '#' || s.back() == '!' || s.back() == '?')) s.remove_suffix(1);
+  generate_legal_moves(pos, legal);
+  if (s == "O-O" || s == "O-O-O") {
+    const bool king_side = s.size() == 3;
+    for (const move m : legal)
+      if (m.kind() == move_kind::castling && (m.to() > m.from()) == king_side) return m;
+    return parse_san(pos, text);
+  }
+  piece_type promo = piece_type::none;
+  if (s.size() >= 4 && s[s.size() - 2] == '=') {
+    switch (s.back()) {
+      case 'Q': promo = piece_type::queen; break;
+      case 'R': promo = piece_type::rook; break;
+      case 'B': promo = piece_type::bishop; break;
+      case 'N': promo = piece_type::knight; break;
+      default: return parse_san(pos, text);
+    }
+    s.remove_suffix(2);
+  }
+  if (s.size() < 2) return parse_san(pos, text);
+  const char tf = s[s.size() - 2], tr = s[s.size() - 1];
+  if (tf < 'a' || tf > 'h' || tr < '1' || tr > '8') return parse_san(pos, text);
+  const square to = make_square(tf - 'a', tr - '1');
+  s.remove_suffix(2);
+  piece_type t = piece_type::pawn;
+  if (!s.empty()) {
+    switch (s.front()) {
+      case 'N': t = piece_type::knight; break;
+      case 'B': t = piece_type::bishop; break;
+      case 'R': t = piece_type::rook; break;
+      case 'Q': t = piece_type::queen; break;
+      case 'K': t = piece_type::king; break;
+      default: break;
+    }
+    if (t != piece_type::pawn) s.remove_prefix(1);
+  }
+  if (!s.empty() && s.back() == 'x') s.remove_suffix(1);
+  int file = -1, rank = -1;
+  if (!s.empty() && s.front() >= 'a' && s.front() <= 'h') {
+    file = s.front() - 'a';
+    s.remove_prefix(1);
+  }
+  if (!s.empty() && s.front() >= '1' && s.front() <= '8') {
+    rank = s.front() - '1';
+    s.remove_prefix(1);
+  }
+  if (!s.empty()) return parse_san(pos, text);
+  if (t == piece_type::pawn && file < 0) file = tf - 'a';  // a pawn move without a file is a push
+  move found;
+  int matches = 0;
+  for (const move m : legal) {
+    if (m.to() != to || m.kind() == move_kind::castling || type_of(pos.piece_on(m.from())) != t) continue;
+    if ((file >= 0 && file_of(m.from()) != file) || (rank >= 0 && rank_of(m.from()) != rank)) continue;
+    if ((m.kind() == move_kind::promotion) != (promo != piece_type::none)) continue;
+    if (promo != piece_type::none && m.promotion() != promo) continue;
+    found = m;
+    ++matches;
+  }
+  return matches == 1 ? found : parse_san(pos, text);
+}
+
 // Turns one scanned game into tokens (and features), reusing its buffers between games.
 template <tokenizer T>
 struct pgn_game_encoder {
@@ -135,6 +200,7 @@ struct pgn_game_encoder {
   std::vector<std::size_t> ends;
   std::string text;
   move_game game;
+  move_list legal;
 
   // Returns false when the game cannot be represented (it is then skipped).
   bool encode(const pgn_game_view& g) {
@@ -158,7 +224,7 @@ struct pgn_game_encoder {
           ends.push_back(ids.size());
         }
         for (std::string_view s : g.san) {
-          const move m = parse_san(pos, s);
+          const move m = fast_san(pos, s, legal);
           tokens.push_back(move_token(m));
           pos.play(m);
           if constexpr (featured_tokenizer<T>) {
@@ -209,7 +275,7 @@ ingest_stats ingest_pgn(std::span<const std::filesystem::path> files, const T& t
                         shard_split_writer& out, const ingest_options& options = {}) {
   ingest_stats stats;
   const auto t0 = std::chrono::steady_clock::now();
-  detail::pgn_game_encoder<T> enc{tok, {}, {}, {}, {}, {}};
+  detail::pgn_game_encoder<T> enc{tok, {}, {}, {}, {}, {}, {}};
   pgn_game_view g;
   progress_bar bar("ingest", options.max_games, "games", options.progress);
   for (const auto& file : files) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -23,6 +24,60 @@
 
 namespace transcendence {
 
+/// @brief An engine diluted by random moves: with a fixed probability it plays a uniformly random
+/// legal move, otherwise the engine's move. A ladder rung between the random mover and the engine.
+///
+/// @code
+/// auto rung = transcendence::diluted_engine_player::spec("sf1350-r50", engine_config, limit, 0.5);
+/// @endcode
+class diluted_engine_player : public arena_player {
+ public:
+  /// @brief A diluted engine.
+  /// @param name display name.
+  /// @param config the engine.
+  /// @param limit its search limit per move.
+  /// @param random_share probability of a random move, in [0, 1].
+  diluted_engine_player(std::string name, uci_engine_config config, uci_limit limit, double random_share)
+      : m_engine(std::move(name), std::move(config), limit), m_share(random_share) {
+    if (!(random_share >= 0 && random_share <= 1)) throw config_error("diluted_engine_player: share must be in [0, 1]");
+  }
+  /// @brief The display name.
+  /// @return the name.
+  [[nodiscard]] std::string name() const override { return m_engine.name(); }
+  /// @brief Starts a game (reseeds the dilution and tells the engine).
+  /// @param start the game's seed and colour.
+  void new_game(const game_start& start) override {
+    m_rng.reseed(rng::splitmix64_value(start.seed));
+    m_engine.new_game(start);
+  }
+  /// @brief A random move with the configured probability, else the engine's.
+  /// @param game the game so far.
+  /// @return the move.
+  move_choice choose(const game_view& game) override {
+    if (m_rng.uniform() < m_share) {
+      const move_list legal = game.legal();
+      return move_choice::of(legal[static_cast<std::size_t>(m_rng.below(legal.size()))]);
+    }
+    return m_engine.choose(game);
+  }
+  /// @brief A factory for tournaments.
+  /// @param name display name.
+  /// @param config the engine.
+  /// @param limit its search limit.
+  /// @param random_share probability of a random move.
+  /// @return the specification.
+  static player_spec spec(std::string name, uci_engine_config config, uci_limit limit, double random_share) {
+    return {name, [name, config, limit, random_share] {
+              return std::make_unique<diluted_engine_player>(name, config, limit, random_share);
+            }};
+  }
+
+ private:
+  engine_player m_engine;
+  double m_share;
+  rng m_rng;
+};
+
 /// @brief Settings of @ref rate_population.
 struct ladder_config {
   std::size_t games_per_pair = 10;      ///< Games of every pair among experts, oracle, clean evaluator, random mover.
@@ -32,8 +87,15 @@ struct ladder_config {
   /// the engine is missing the scale is centred instead (mean of the pool = @ref elo_pool_config::mean_rating).
   bool stockfish_anchor = true;
   int anchor_elo = 1350;                ///< `UCI_Elo` of the anchor, and its fixed rating.
-  uci_limit anchor_limit = uci_limit::with_nodes(20000);  ///< The anchor's search limit per move.
-  std::size_t anchor_games = 8;         ///< Games of the anchor against each other player.
+  /// The anchor's search limit per move. Stockfish 15 with `UCI_LimitStrength` picks its
+  /// (weakened) move when iterative deepening reaches depth 1 + level (level 0 at Elo 1350), so a
+  /// shallow depth limit plays like a long search at a fraction of the cost.
+  uci_limit anchor_limit = uci_limit::with_depth(5);
+  /// Intermediate rungs between the random mover and the anchor: the anchor engine, except that
+  /// with this probability it plays a uniformly random legal move instead. They link weak players
+  /// to the anchor, which alone would win nearly every game and leave the scale loosely tied.
+  std::vector<double> rung_random_share = {0.75, 0.5, 0.25};
+  std::size_t anchor_games = 8;         ///< Games of each engine player (rung or anchor) against each other player.
   std::filesystem::path stockfish;      ///< Engine executable; empty: found as the arena finds it.
   std::size_t threads = 0;              ///< Games at once; 0: one per hardware thread.
   std::uint64_t seed = 1;               ///< Seed of every game.
@@ -51,7 +113,7 @@ struct ladder_entry {
 
 /// @brief What @ref rate_population measured.
 struct ladder_result {
-  std::vector<ladder_entry> players;  ///< Experts first (in population order), then oracle, clean, random, anchor.
+  std::vector<ladder_entry> players;  ///< Experts first (in population order), then oracle, clean, random, rungs, anchor.
   std::size_t experts = 0;            ///< How many of @ref players are experts.
   std::size_t oracle = 0;             ///< Index of the oracle in @ref players.
   std::size_t best_expert = 0;        ///< Index of the highest-rated expert.
@@ -77,8 +139,9 @@ struct ladder_result {
 /// the clean evaluator and a random mover in one maximum-likelihood Elo pool, anchored on
 /// Stockfish `UCI_Elo 1350`; and applies the headroom gate.
 ///
-/// Schedule: a round robin among all non-engine players (@ref ladder_config::games_per_pair games
-/// per pair, colours alternating), plus a gauntlet of the anchor against each of them.
+/// Schedule: a round robin among all in-process players (@ref ladder_config::games_per_pair games
+/// per pair, colours alternating); each engine player (the rungs and the anchor) plays
+/// @ref ladder_config::anchor_games against every other player.
 ///
 /// @code
 /// auto pop = std::make_shared<const transcendence::expert_population>(transcendence::population_config{});
@@ -101,6 +164,7 @@ inline ladder_result rate_population(const std::shared_ptr<const expert_populati
   const std::size_t in_process = players.size();
 
   bool anchored = false;
+  std::size_t first_engine = players.size();
   if (config.stockfish_anchor) {
     std::filesystem::path exe = config.stockfish;
     if (exe.empty()) {
@@ -116,14 +180,23 @@ inline ladder_result rate_population(const std::shared_ptr<const expert_populati
       ec.threads = 1;
       ec.hash_mb = 16;
       ec.limit_elo = config.anchor_elo;
-      players.push_back(engine_player::spec("stockfish-elo-" + std::to_string(config.anchor_elo), ec, config.anchor_limit));
+      const std::string base = "stockfish-elo-" + std::to_string(config.anchor_elo);
+      for (double share : config.rung_random_share) {
+        char suffix[32];
+        std::snprintf(suffix, sizeof suffix, "-random%02d", static_cast<int>(share * 100 + 0.5));
+        players.push_back(diluted_engine_player::spec(base + suffix, ec, config.anchor_limit, share));
+      }
+      players.push_back(engine_player::spec(base, ec, config.anchor_limit));
       anchored = true;
     }
   }
 
+  // A round robin among the in-process players; every engine player meets each of them.
   std::vector<pairing> schedule = round_robin(in_process, config.games_per_pair);
-  if (anchored)
-    for (std::size_t p = 0; p < in_process; ++p) schedule.push_back({players.size() - 1, p, config.anchor_games});
+  for (std::size_t e = first_engine; e < players.size(); ++e) {
+    for (std::size_t p = 0; p < in_process; ++p) schedule.push_back({e, p, config.anchor_games});
+    for (std::size_t f = e + 1; f < players.size(); ++f) schedule.push_back({e, f, config.anchor_games});
+  }
 
   tournament_config tc;
   tc.event = "transcendence expert ladder";
