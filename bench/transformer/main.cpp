@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include "timed_backend.hpp"
 #include "transcendence/backend/onednn.hpp"
 #include "transcendence/core/error.hpp"
@@ -60,6 +62,19 @@ struct options {
   std::uint64_t seed = 1;
 };
 
+std::string load_average() {
+  std::string text = "unknown";
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    std::array<char, 64> buf{};
+    if (std::fgets(buf.data(), static_cast<int>(buf.size()), f) != nullptr) {
+      text = buf.data();
+      text = text.substr(0, text.find(' ', text.find(' ', text.find(' ') + 1) + 1));  // 1, 5, 15 minutes
+    }
+    std::fclose(f);
+  }
+  return text;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -74,6 +89,37 @@ double seconds_since(clock_type::time_point start) {
 double train_flops_per_token(const gpt_config& c) {
   const double n = static_cast<double>(parameter_count(c) - c.context * c.d_model);
   return 6.0 * n + 12.0 * static_cast<double>(c.n_layer * c.d_model * c.context);
+}
+
+/// f32 FMA throughput of all cores right now: 12 independent chains of vector FMAs per thread
+/// (enough to cover the FMA latency). On a shared machine this also shows how much of the CPU
+/// this run gets.
+double measure_fma_peak() {
+  using vec = float __attribute__((vector_size(64)));
+  constexpr int chains = 12;
+  constexpr long iterations = 4'000'000;
+  double best = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    int threads = 1;
+    float sink = 0.0F;
+    const auto start = clock_type::now();
+#pragma omp parallel reduction(+ : sink)
+    {
+      std::array<vec, chains> acc{};
+      const vec mul = vec{} + 0.999999F, add = vec{} + 1e-7F;
+      for (long i = 0; i < iterations; ++i)
+        for (auto& a : acc) a = a * mul + add;
+      for (const auto& a : acc)
+        for (int l = 0; l < 16; ++l) sink += a[l];
+#pragma omp single
+      threads = omp_get_num_threads();
+    }
+    const double seconds = seconds_since(start);
+    const double flops = 2.0 * 16 * chains * static_cast<double>(iterations) * threads;
+    if (sink == 42.0F) std::printf(" ");  // keeps the loop observable
+    best = std::max(best, flops / seconds / 1e9);
+  }
+  return best;
 }
 
 struct train_result {
@@ -210,6 +256,8 @@ int main(int argc, char** argv) {
       {"b", {.vocab_size = 32, .context = 512, .n_layer = 8, .n_head = 8, .d_model = 512}, 8},
   };
   double min_train_ratio = std::numeric_limits<double>::infinity();
+  std::printf("# f32 FMA peak: nominal %.0f GFLOP/s, measured now %.0f GFLOP/s (load average %s)\n", opt.peak_gflops,
+              measure_fma_peak(), load_average().c_str());
   try {
     for (const auto& bc : all) {
       if (std::find(opt.configs.begin(), opt.configs.end(), bc.name) == opt.configs.end()) continue;

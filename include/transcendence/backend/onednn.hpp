@@ -34,6 +34,7 @@
 
 // Local pragma helpers, undefined at the end of this header. They vanish when OpenMP is off so the
 // header compiles under -Wall -Werror (unknown pragmas) without -fopenmp.
+/// @cond TRANSCENDENCE_DETAIL
 #define TRANSCENDENCE_DETAIL_PRAGMA(text) _Pragma(#text)
 #if defined(_OPENMP)
 #define TRANSCENDENCE_DETAIL_PARALLEL_FOR(work) \
@@ -47,10 +48,11 @@
 #define TRANSCENDENCE_DETAIL_SIMD_SUM(...)
 #define TRANSCENDENCE_DETAIL_SIMD_MAX(var)
 #endif
+/// @endcond
 
 namespace transcendence {
 
-/// @brief Number format of the matrix products of @ref onednn_backend.
+/// @brief Number format of the matrix products of onednn_backend.
 enum class onednn_precision {
   f32,   ///< Inputs and accumulation in f32 (the default; bit-for-bit the same for every run).
   bf16,  ///< Inputs rounded to bfloat16, f32 accumulation and output (twice the f32 peak on avx512_bf16).
@@ -227,7 +229,7 @@ struct onednn_gelu_entry {
 
 }  // namespace detail
 
-/// @brief The fast CPU backend: a model of @ref transcendence::backend on Intel oneDNN.
+/// @brief The fast CPU backend: a model of `transcendence::backend` on Intel oneDNN.
 ///
 /// Matrix products run on oneDNN matmul primitives created once per distinct @ref gemm_desc and
 /// cached (a training step reuses the same few shapes every time); strided-batched products such
@@ -288,11 +290,13 @@ class onednn_backend {
     if (m_options.small_gemm_rows < 0) throw config_error("onednn_backend: small_gemm_rows must be >= 0");
   }
 
-  onednn_backend(const onednn_backend&) = delete;             ///< Primitives and scratch are not shared.
-  onednn_backend& operator=(const onednn_backend&) = delete;  ///< Primitives and scratch are not shared.
-  onednn_backend(onednn_backend&&) = default;                 ///< Moves the caches along.
-  onednn_backend& operator=(onednn_backend&&) = default;      ///< Moves the caches along.
-  ~onednn_backend() = default;                                ///< Releases primitives and scratch.
+  onednn_backend(const onednn_backend&) = delete;  ///< Primitives and scratch are not shared.
+  /// @brief Not copyable: primitives and scratch are not shared. @return never.
+  onednn_backend& operator=(const onednn_backend&) = delete;
+  onednn_backend(onednn_backend&&) = default;  ///< Moves the caches along.
+  /// @brief Moves the caches along. @return this backend.
+  onednn_backend& operator=(onednn_backend&&) = default;
+  ~onednn_backend() = default;  ///< Releases primitives and scratch.
 
   /// @brief The options the backend was created with. @return the options.
   [[nodiscard]] const onednn_options& options() const noexcept { return m_options; }
