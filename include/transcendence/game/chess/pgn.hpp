@@ -219,6 +219,8 @@ class pgn_reader {
   }
 
   /// @brief Parses the movetext of a raw game.
+  ///
+  /// `const` and free of shared state: raw games split by one thread can be parsed by several.
   /// @param raw a game from @ref next_raw.
   /// @param out receives the game (buffers reused).
   /// @throws parse_error naming the source, line, column and game number.

@@ -25,7 +25,9 @@ namespace transcendence {
 /// Memory stays constant: one input block (`ZSTD_DStreamInSize()`, ~128 KiB) and one output
 /// block (`ZSTD_DStreamOutSize()`, ~128 KiB) whatever the file size. Several concatenated frames
 /// are read as one stream, as `zstd` writes them. A truncated or corrupt stream raises
-/// `format_error` from the reading call.
+/// `format_error` from the reading call; an `std::istream` over this buffer must have
+/// `exceptions(std::ios::badbit)` set, or it swallows the error and just reports end of input
+/// (`pgn_file` does this).
 class zstd_istreambuf : public std::streambuf {
  public:
   /// @brief Decompresses from a byte stream that outlives the buffer.
@@ -127,6 +129,11 @@ class pgn_file {
     m_reader = std::make_unique<pgn_reader>(zstd ? *m_stream : static_cast<std::istream&>(m_file), path.string(), options);
     m_compressed = zstd;
   }
+
+  pgn_file(const pgn_file&) = delete;             ///< The reader refers to the owned stream.
+  pgn_file& operator=(const pgn_file&) = delete;  ///< The reader refers to the owned stream.
+  pgn_file(pgn_file&&) = delete;                  ///< The reader refers to the owned stream.
+  pgn_file& operator=(pgn_file&&) = delete;       ///< The reader refers to the owned stream.
 
   /// @brief The game reader.
   /// @return the reader over the (decompressed) text.

@@ -6,6 +6,8 @@
 #include <string_view>
 
 #include "transcendence/core/error.hpp"
+#include "transcendence/game/chess/attacks.hpp"
+#include "transcendence/game/chess/bitboard.hpp"
 #include "transcendence/game/chess/fen.hpp"
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/position.hpp"
@@ -20,12 +22,38 @@ namespace detail {
 /// @return 'N', 'B', 'R', 'Q' or 'K'.
 constexpr char san_letter(piece_type t) noexcept { return "PNBRQK"[static_cast<int>(t)]; }
 
-/// @brief Writes SAN without the check suffix, given the legal moves of the position.
+/// @brief Squares from which a piece of the side to move and of kind @p t (knight..queen) can
+/// legally move to @p to.
+/// @param pos the position.
+/// @param t the kind.
+/// @param to the destination.
+/// @return the origins.
+inline bitboard legal_origins(const position& pos, piece_type t, square to) {
+  const color us = pos.side_to_move();
+  const bitboard occ = pos.occupied();
+  if (pos.pieces(us) & square_bb(to)) return 0;
+  bitboard from_set = pos.pieces(us, t);
+  switch (t) {
+    case piece_type::knight: from_set &= knight_attacks(to); break;
+    case piece_type::bishop: from_set &= bishop_attacks(to, occ); break;
+    case piece_type::rook: from_set &= rook_attacks(to, occ); break;
+    case piece_type::queen: from_set &= queen_attacks(to, occ); break;
+    default: from_set &= king_attacks(to); break;
+  }
+  bitboard legal = 0;
+  for (bitboard b = from_set; b;) {
+    const square from = pop_lsb(b);
+    const position next = pos.after(move(from, to));
+    if (!next.attackers(next.king_square(us), ~us, next.occupied())) legal |= square_bb(from);
+  }
+  return legal;
+}
+
+/// @brief Writes SAN without the check suffix.
 /// @param pos the position.
 /// @param m a legal move.
-/// @param legal the legal moves of @p pos.
 /// @param out appended to.
-inline void append_san_body(const position& pos, move m, const move_list& legal, std::string& out) {
+inline void append_san_body(const position& pos, move m, std::string& out) {
   if (m.kind() == move_kind::castling) {
     out += m.to() > m.from() ? "O-O" : "O-O-O";
     return;
@@ -44,15 +72,9 @@ inline void append_san_body(const position& pos, move m, const move_list& legal,
     if (t != piece_type::king) {
       // Disambiguate by file if that suffices, else by rank, else by both (SAN standard, as
       // Lichess and python-chess write it).
-      bool others = false;
-      bool same_file = false;
-      bool same_rank = false;
-      for (const move o : legal) {
-        if (o.to() != to || o.from() == from || type_of(pos.piece_on(o.from())) != t) continue;
-        others = true;
-        same_file |= file_of(o.from()) == file_of(from);
-        same_rank |= rank_of(o.from()) == rank_of(from);
-      }
+      const bitboard others = legal_origins(pos, t, to) & ~square_bb(from);
+      const bool same_file = (others & bb::file(file_of(from))) != 0;
+      const bool same_rank = (others & bb::rank(rank_of(from))) != 0;
       if (others) {
         if (!same_file) out += static_cast<char>('a' + file_of(from));
         else if (!same_rank) out += static_cast<char>('1' + rank_of(from));
@@ -77,8 +99,7 @@ inline void append_san_body(const position& pos, move m, const move_list& legal,
 inline std::string to_san(const position& pos, move m) {
   std::string out;
   out.reserve(8);
-  const move_list legal = legal_moves(pos);
-  detail::append_san_body(pos, m, legal, out);
+  detail::append_san_body(pos, m, out);
   const position next = pos.after(m);
   if (next.in_check()) out += count_legal_moves(next) == 0 ? '#' : '+';
   return out;
@@ -101,10 +122,9 @@ inline move parse_san(const position& pos, std::string_view text) {
   std::string_view s = text;
   while (!s.empty() && (s.back() == '+' || s.back() == '#' || s.back() == '!' || s.back() == '?')) s.remove_suffix(1);
   if (s.empty()) fail(0, "empty move");
-  const move_list legal = legal_moves(pos);
   if (s == "O-O" || s == "0-0" || s == "O-O-O" || s == "0-0-0") {
     const bool king_side = s.size() == 3;
-    for (const move m : legal)
+    for (const move m : legal_moves(pos))
       if (m.kind() == move_kind::castling && (m.to() > m.from()) == king_side) return m;
     fail(0, std::string("castling ") + (king_side ? "short" : "long") + " is not legal here");
   }
@@ -148,33 +168,74 @@ inline move parse_san(const position& pos, std::string_view text) {
   if (i < end && s[i] == '-') ++i;  // long algebraic "Ng1-f3"
   if (i != end) fail(i, std::string("unexpected character '") + s[i] + "'");
   if (promo != piece_type::none && t != piece_type::pawn) fail(0, "only pawns promote");
+  // Candidates come straight from the attack tables (usually one square), and only they are
+  // checked for legality: several times faster than generating every legal move.
+  const color us = pos.side_to_move();
+  const bitboard occ = pos.occupied();
+  bitboard from_set = (pos.pieces(us) & square_bb(to)) ? 0 : pos.pieces(us, t);
+  if (from_file >= 0) from_set &= bb::file(from_file);
+  if (from_rank >= 0) from_set &= bb::rank(from_rank);
+  switch (t) {
+    case piece_type::knight:
+    case piece_type::bishop:
+    case piece_type::rook:
+    case piece_type::queen:
+    case piece_type::king: from_set &= detail::legal_origins(pos, t, to); break;
+    default: {
+      const int up = us == color::white ? 8 : -8;
+      bitboard sources = 0;
+      if (!(occ & square_bb(to))) {
+        const int one = to - up;
+        if (one >= 0 && one < 64) {
+          if (pos.piece_on(static_cast<square>(one)) == make_piece(us, piece_type::pawn)) {
+            sources |= square_bb(static_cast<square>(one));
+          } else if (pos.piece_on(static_cast<square>(one)) == piece::none &&
+                     rank_of(to) == (us == color::white ? 3 : 4) &&
+                     pos.piece_on(static_cast<square>(one - up)) == make_piece(us, piece_type::pawn)) {
+            sources |= square_bb(static_cast<square>(one - up));
+          }
+        }
+      }
+      if ((pos.pieces(~us) & square_bb(to)) || to == pos.en_passant())
+        sources |= pawn_attacks(~us, to) & pos.pieces(us, piece_type::pawn);
+      // A pawn move without a source file is a push: "d5" never means a capture onto d5.
+      if (from_file < 0) sources &= bb::file(file_of(to));
+      from_set &= sources;
+    }
+  }
+  const bool last_rank = t == piece_type::pawn && rank_of(to) == (us == color::white ? 7 : 0);
   move found;
+  move second;
   int matches = 0;
-  std::string candidates;
   bool needs_promo = false;
-  for (const move m : legal) {
-    if (m.to() != to || m.kind() == move_kind::castling) continue;
-    if (type_of(pos.piece_on(m.from())) != t) continue;
-    if (from_file >= 0 && file_of(m.from()) != from_file) continue;
-    if (from_rank >= 0 && rank_of(m.from()) != from_rank) continue;
-    if (m.kind() == move_kind::promotion) {
+  while (from_set) {
+    const square from = pop_lsb(from_set);
+    move m;
+    if (last_rank) {
       if (promo == piece_type::none) {
         needs_promo = true;
         continue;
       }
-      if (m.promotion() != promo) continue;
+      m = move(from, to, move_kind::promotion, promo);
     } else if (promo != piece_type::none) {
       continue;
+    } else if (t == piece_type::pawn && to == pos.en_passant() && file_of(from) != file_of(to)) {
+      if (!pos.en_passant_is_legal(from, to)) continue;
+      m = move(from, to, move_kind::en_passant);
+    } else {
+      m = move(from, to);
     }
-    // A pawn move without a source file is a push: "d5" never means a capture onto d5.
-    if (t == piece_type::pawn && from_file < 0 && file_of(m.from()) != file_of(to)) continue;
-    ++matches;
-    found = m;
-    if (!candidates.empty()) candidates += ", ";
-    candidates += square_name(m.from()) + square_name(m.to());
+    if (m.kind() != move_kind::en_passant) {
+      const position next = pos.after(m);
+      if (next.attackers(next.king_square(us), ~us, next.occupied())) continue;
+    }
+    if (++matches == 1) found = m;
+    else second = m;
   }
   if (matches == 1) return found;
-  if (matches > 1) fail(0, "ambiguous, matches " + candidates);
+  if (matches > 1)
+    fail(0, "ambiguous, matches " + square_name(found.from()) + square_name(found.to()) + " and " +
+                square_name(second.from()) + square_name(second.to()) + (matches > 2 ? " and others" : ""));
   if (needs_promo) fail(s.size(), "a pawn reaching the last rank must name its promotion piece");
   const char* names[] = {"pawn", "knight", "bishop", "rook", "queen", "king"};
   fail(0, std::string("no legal ") + names[static_cast<int>(t)] + " move to " + square_name(to));
