@@ -127,3 +127,53 @@ BOOST_AUTO_TEST_CASE(every_move_of_random_games_round_trips) {
   }
   BOOST_TEST(checked > 200000u);
 }
+
+BOOST_AUTO_TEST_CASE(every_move_parses_from_its_variants) {
+  rng gen(8);
+  for (int game = 0; game < 300; ++game) {
+    const auto g = test::play_random_game(gen);
+    for (std::size_t i = 0; i < g.moves.size(); ++i) {
+      const position& p = g.positions[i];
+      const move m = g.moves[i];
+      std::string san = to_san(p, m);
+      while (san.back() == '+' || san.back() == '#') san.pop_back();
+      std::vector<std::string> variants = {san};
+      variants.push_back(san);
+      variants.back() += "!?";
+      variants.push_back(san);
+      variants.back() += '+';
+      if (m.kind() == move_kind::castling) {
+        variants.push_back(m.to() > m.from() ? "0-0" : "0-0-0");
+      } else {
+        // Fully qualified: piece letter, origin, optional capture mark, destination.
+        const piece_type t = type_of(p.piece_on(m.from()));
+        std::string full = t == piece_type::pawn ? "" : std::string(1, "PNBRQK"[static_cast<int>(t)]);
+        full += square_name(m.from());
+        const bool capture = p.piece_on(m.to()) != piece::none || m.kind() == move_kind::en_passant;
+        std::string plain = full + square_name(m.to());
+        full += capture ? 'x' : '-';
+        full += square_name(m.to());
+        if (m.kind() == move_kind::promotion) {
+          const char letter = "PNBRQK"[static_cast<int>(m.promotion())];
+          full += '=';
+          full += letter;
+          plain += static_cast<char>(letter - 'A' + 'a');  // e7e8q style
+          std::string bare = san.substr(0, san.size() - 2);  // e8Q
+          bare += letter;
+          variants.push_back(bare);
+        }
+        variants.push_back(full);
+        variants.push_back(plain);
+      }
+      for (const auto& v : variants) {
+        move back;
+        try {
+          back = parse_san(p, v);
+        } catch (const parse_error& e) {
+          BOOST_FAIL("variant " << v << " of " << san << " rejected: " << e.what());
+        }
+        if (back != m) BOOST_FAIL("variant " << v << " of " << san << " in " << p << " parsed to " << back);
+      }
+    }
+  }
+}
