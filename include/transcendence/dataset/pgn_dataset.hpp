@@ -56,7 +56,7 @@ inline std::optional<int> parse_rating(std::string_view value) noexcept {
   return r;
 }
 
-/// @brief Applies a @ref rating_filter to a scanned game.
+/// @brief Applies a `rating_filter` to a scanned game.
 /// @param game the game's tags (and movetext result marker).
 /// @param filter the filter.
 /// @return the verdict.
@@ -83,7 +83,7 @@ inline filter_verdict classify(const pgn_game_view& game, const rating_filter& f
   return filter_verdict::keep;
 }
 
-/// @brief Replays a scanned game's SAN moves into a @ref move_game.
+/// @brief Replays a scanned game's SAN moves into a `move_game`.
 /// @param san the moves.
 /// @param game overwritten with the start position (standard, or the `FEN` tag's) and the moves.
 /// @param fen the game's `FEN` tag value (empty for the standard start).
@@ -118,7 +118,7 @@ struct ingest_stats {
   }
 };
 
-/// @brief Options of @ref ingest_pgn.
+/// @brief Options of `ingest_pgn`.
 struct ingest_options {
   std::uint64_t max_games = 0;  ///< Stop after this many kept games (0: all).
   bool progress = false;        ///< Show a progress bar.
@@ -250,10 +250,10 @@ struct pgn_game_encoder {
 
 /// @brief Scans PGN files, filters games and writes their tokens into a train/validation split.
 ///
-/// Works for every tokenizer whose input is a transcript (`std::string`, e.g.
-/// @ref pgn_char_tokenizer: the SAN moves are rewritten as `;1.e4 e5 2.Nf3`) or a @ref move_game
-/// (@ref move_tokenizer, @ref board_move_tokenizer: the SAN is replayed, which also checks
-/// legality). Games a tokenizer rejects are counted in @ref ingest_stats::dropped_invalid.
+/// Works for every tokenizer whose input is a transcript (`std::string`, e.g. the
+/// `pgn_char_tokenizer`, for which the SAN moves are rewritten as `;1.e4 e5 2.Nf3`) or a
+/// `move_game` (the `move_tokenizer` and the `board_move_tokenizer`, for which the SAN is
+/// replayed, which also checks legality). Games a tokenizer rejects are counted in `ingest_stats::dropped_invalid`.
 ///
 /// @code
 /// transcendence::pgn_char_tokenizer tok;
@@ -305,7 +305,7 @@ ingest_stats ingest_pgn(std::span<const std::filesystem::path> files, const T& t
   return stats;
 }
 
-/// @brief @ref ingest_pgn into `train.tshard` / `val.tshard` of a directory.
+/// @brief `ingest_pgn` into `train.tshard` / `val.tshard` of a directory.
 /// @tparam T the tokenizer.
 /// @param files the `.pgn` / `.pgn.zst` inputs.
 /// @param tok the tokenizer.

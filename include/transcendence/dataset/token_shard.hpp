@@ -2,7 +2,7 @@
 /// @brief Binary token shards: written atomically, read through a memory map, checked on open.
 ///
 /// A shard holds the tokens of many documents (games) of one tokenizer, their document
-/// boundaries and, for a @ref featured_tokenizer, the per-token sparse features in CSR layout.
+/// boundaries and, for a `featured_tokenizer`, the per-token sparse features in CSR layout.
 ///
 /// File layout (little-endian; every section starts at a multiple of 8 bytes):
 /// | offset | size | field |
@@ -189,7 +189,7 @@ class token_shard {
     return m_tokens.subspan(m_documents[d], m_documents[d + 1] - m_documents[d]);
   }
   /// @brief Whether the shard carries per-token features.
-  /// @return true for shards of a @ref featured_tokenizer.
+  /// @return true for shards of a `featured_tokenizer`.
   [[nodiscard]] bool has_features() const noexcept { return (m_header.flags & 1U) != 0; }
   /// @brief Feature vocabulary size (0 without features).
   /// @return every feature id is below it.
@@ -361,7 +361,7 @@ class token_shard_writer {
     m_documents.push_back(m_tokens.size());
   }
 
-  /// @brief Appends one document with its features in the @ref featured_tokenizer CSR layout.
+  /// @brief Appends one document with its features in the `featured_tokenizer` CSR layout.
   /// @param tokens its tokens.
   /// @param ids the feature ids of all its tokens.
   /// @param end_offsets for each token, the end of its ids in @p ids (size = tokens.size()).

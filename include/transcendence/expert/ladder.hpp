@@ -78,7 +78,7 @@ class diluted_engine_player : public arena_player {
   rng m_rng;
 };
 
-/// @brief Settings of @ref rate_population.
+/// @brief Settings of `rate_population`.
 struct ladder_config {
   std::size_t games_per_pair = 10;      ///< Games of every pair among experts, oracle, clean evaluator, random mover.
   bool random_mover = true;             ///< Include the random mover (the bottom of the ladder).
@@ -111,7 +111,7 @@ struct ladder_entry {
   standing totals;           ///< Games, points, wins, draws, losses.
 };
 
-/// @brief What @ref rate_population measured.
+/// @brief What `rate_population` measured.
 struct ladder_result {
   std::vector<ladder_entry> players;  ///< Experts first (in population order), then oracle, clean, random, rungs, anchor.
   std::size_t experts = 0;            ///< How many of @ref players are experts.
@@ -139,9 +139,9 @@ struct ladder_result {
 /// the clean evaluator and a random mover in one maximum-likelihood Elo pool, anchored on
 /// Stockfish `UCI_Elo 1350`; and applies the headroom gate.
 ///
-/// Schedule: a round robin among all in-process players (@ref ladder_config::games_per_pair games
+/// Schedule: a round robin among all in-process players (`ladder_config::games_per_pair` games
 /// per pair, colours alternating); each engine player (the rungs and the anchor) plays
-/// @ref ladder_config::anchor_games against every other player.
+/// `ladder_config::anchor_games` against every other player.
 ///
 /// @code
 /// auto pop = std::make_shared<const transcendence::expert_population>(transcendence::population_config{});

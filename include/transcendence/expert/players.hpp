@@ -13,7 +13,7 @@
 
 namespace transcendence {
 
-/// @brief Who an @ref expert_player is.
+/// @brief Who an `expert_player` is.
 enum class expert_role {
   expert,  ///< One expert of the population (samples its policy).
   oracle,  ///< The exact argmax of the population's mixture.

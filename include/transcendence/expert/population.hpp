@@ -23,7 +23,7 @@ namespace transcendence {
 
 /// @brief The knobs of an expert population.
 ///
-/// Expert i (of k) chooses by softmax over the one-ply values (@ref evaluate_moves) at its
+/// Expert i (of k) chooses by softmax over the one-ply values (`evaluate_moves`) at its
 /// temperature. On its *blind-spot* positions — a share of positions picked by a hash of
 /// (position, expert) — every move's value gets N(0, σ) noise, also fixed by a hash, so each
 /// expert is a fixed policy and the mixture of all of them can be computed exactly.

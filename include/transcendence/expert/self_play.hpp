@@ -23,7 +23,7 @@
 
 namespace transcendence {
 
-/// @brief Settings of @ref generate_expert_games.
+/// @brief Settings of `generate_expert_games`.
 struct self_play_config {
   std::size_t games = 1000;       ///< Number of games.
   std::size_t threads = 0;        ///< Games played at once; 0: one per hardware thread.
@@ -37,7 +37,7 @@ struct self_play_config {
 /// @param experts number of experts (at least 2).
 /// @param games number of games.
 /// @param seed the schedule's seed.
-/// @return the schedule, for @ref run_tournament.
+/// @return the schedule, for `run_tournament`.
 /// @throws config_error with fewer than two experts.
 inline std::vector<pairing> random_pairings(std::size_t experts, std::size_t games, std::uint64_t seed) {
   if (experts < 2) throw config_error("random_pairings: at least two experts are needed");
@@ -82,7 +82,7 @@ inline tournament_result generate_expert_games(const std::shared_ptr<const exper
 }
 
 /// @brief One game as PGN with the players' ratings in `WhiteElo`/`BlackElo` tags, so that the
-/// rating-cap filter of dataset building (@ref rating_filter) applies to generated games as to
+/// rating-cap filter of dataset building (`rating_filter`) applies to generated games as to
 /// Lichess games.
 /// @param game the game.
 /// @param ratings rating of each tournament participant (by index); empty: no Elo tags.

@@ -164,7 +164,7 @@ void format_transcript(std::span<const Text> san, std::string& out) {
 
 /// @brief Splits one game's transcript back into its SAN moves.
 ///
-/// Accepts exactly what @ref format_transcript writes (a leading `;` optional).
+/// Accepts exactly what `format_transcript` writes (a leading `;` optional).
 /// @param text the transcript of one game.
 /// @return the SAN moves.
 /// @throws parse_error when the move numbers are missing, out of order or misplaced.
@@ -221,7 +221,7 @@ enum class block_packing {
 /// @endcode
 /// @param games the tokens of each game, each starting with its separator.
 /// @param block_size tokens per block (positive).
-/// @param packing how games are cut (see @ref block_packing).
+/// @param packing how games are cut (see `block_packing`).
 /// @param pad_token fills the end of the last block; a negative value drops a last partial block
 ///        instead (the reference drops it).
 /// @return the blocks, concatenated (size is a multiple of @p block_size).
