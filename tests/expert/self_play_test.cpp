@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "transcendence/dataset/diversity.hpp"
 #include "transcendence/dataset/pgn_dataset.hpp"
 #include "transcendence/expert/ladder.hpp"
 #include "transcendence/expert/self_play.hpp"
@@ -112,4 +113,58 @@ BOOST_AUTO_TEST_CASE(ladder_rates_experts_oracle_and_references) {
   BOOST_TEST(r.expert_ratings().size() == 4U);
   // The random mover sits at the bottom.
   BOOST_TEST(r.players[6].rating.rating < r.players[r.best_expert].rating.rating);
+}
+
+BOOST_AUTO_TEST_CASE(shared_errors_lower_the_diversity_of_generated_data) {
+  // Only the first 16 plies count, so games stop after 9 full moves.
+  auto entropy = [](double shared) {
+    population_config c = population_config::equal_temperature_wide();
+    c.shared_error = shared;
+    const auto pop = std::make_shared<const expert_population>(c);
+    self_play_config sc;
+    sc.games = 1500;
+    sc.seed = 4;
+    sc.progress = false;
+    sc.rules.max_fullmoves = 9;
+    const auto games = generate_expert_games(pop, sc);
+    diversity_counter counter(16);
+    for (const auto& g : games.games) counter.add(move_game{position::start(), g.moves});
+    return counter.report(40);
+  };
+  const auto diverse = entropy(0.0);
+  const auto narrow = entropy(1.0);
+  BOOST_TEST_REQUIRE(!diverse.states.empty());
+  BOOST_TEST_REQUIRE(!narrow.states.empty());
+  BOOST_TEST_MESSAGE("mean normalised entropy: private errors " << diverse.mean_normalized_by_legal << ", shared "
+                                                                 << narrow.mean_normalized_by_legal);
+  BOOST_TEST(diverse.mean_normalized_by_legal > narrow.mean_normalized_by_legal + 0.05);
+}
+
+BOOST_AUTO_TEST_CASE(ladder_anchors_on_stockfish_when_available) {
+  try {
+    (void)uci_engine::find_stockfish();
+  } catch (const engine_error&) {
+    BOOST_TEST_MESSAGE("no Stockfish here: anchored ladder not tested");
+    return;
+  }
+  population_config pc = population_config::prototype();
+  pc.experts = 2;
+  const auto pop = std::make_shared<const expert_population>(pc);
+  ladder_config c;
+  c.games_per_pair = 2;
+  c.anchor_games = 2;
+  c.rung_random_share = {0.5};
+  c.progress = false;
+  c.rules.max_fullmoves = 40;
+  c.pool.bootstrap_samples = 20;
+  const auto r = rate_population(pop, c);
+  BOOST_TEST(r.anchored);
+  BOOST_TEST_REQUIRE(r.players.size() == 7U);  // 2 experts, oracle, clean, random, one rung, anchor
+  BOOST_TEST(r.players[5].name == "stockfish-elo-1350-random50");
+  BOOST_TEST(r.players[6].name == "stockfish-elo-1350");
+  BOOST_TEST(r.players[6].rating.rating == 1350.0);
+  BOOST_TEST(r.players[6].rating.lower == 1350.0);
+  // Round robin of 5 (10 pairs x 2) + each engine player against the others (5 + 5 + 1 pairs x 2).
+  BOOST_TEST(r.games.games.size() == 20U + 22U);
+  for (const auto& g : r.games.games) BOOST_TEST(g.end != game_end::player_failure);
 }
