@@ -152,6 +152,8 @@ BOOST_AUTO_TEST_CASE(export_format) {
   BOOST_REQUIRE(back.size() == 1u);
   BOOST_TEST(back[0].tags.get("White") == "Alice \"the\" \\ best");
   BOOST_TEST((back[0].moves == g.moves));
+  g.moves.push_back(move(make_square(0, 0), make_square(0, 7)));  // not legal after the mate
+  BOOST_CHECK_THROW((void)to_pgn(g), config_error);
 }
 
 BOOST_AUTO_TEST_CASE(write_then_read_thousands_of_random_games) {

@@ -20,6 +20,7 @@
 
 #include "transcendence/core/error.hpp"
 #include "transcendence/game/chess/fen.hpp"
+#include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/position.hpp"
 #include "transcendence/game/chess/san.hpp"
 #include "transcendence/game/chess/types.hpp"
@@ -545,8 +546,9 @@ inline void append_tag(std::string& out, std::string_view name, std::string_view
 /// standard position, then the other tags in their original order. The `Result` tag always
 /// equals the game's result and the movetext ends with the same marker. Movetext lines stay
 /// within 80 columns; a game starting with Black to move begins "N...".
-/// @param game the game (its moves must be legal from its start position).
+/// @param game the game.
 /// @return the PGN text, ending with a blank line.
+/// @throws config_error when a move is not legal in its position.
 inline std::string to_pgn(const pgn_game& game) {
   std::string out;
   static constexpr std::pair<const char*, const char*> roster[] = {{"Event", "?"}, {"Site", "?"},  {"Date", "????.??.??"},
@@ -579,6 +581,9 @@ inline std::string to_pgn(const pgn_game& game) {
   };
   position pos = game.start;
   for (std::size_t i = 0; i < game.moves.size(); ++i) {
+    if (!is_legal(pos, game.moves[i]))
+      throw config_error("to_pgn: move " + std::to_string(i + 1) + " (" + square_name(game.moves[i].from()) +
+                         square_name(game.moves[i].to()) + ") is not legal in " + to_fen(pos));
     const int number = pos.fullmove_number();
     if (pos.side_to_move() == color::white) emit(std::to_string(number) + ".");
     else if (i == 0) emit(std::to_string(number) + "...");
