@@ -2,7 +2,7 @@
 // oracle's headroom, self-play games/s and the diversity entropy at two shared-error levels.
 // Usage: test_expert_measure -- [preset] [games_per_pair] [anchor_games] [dataset_games] [shared_error_high]
 //                               [shared_error of the rated population]
-//   preset: prototype | wide | sharp (population_config presets).
+//   preset: prototype | wide | sharp | balanced (population_config presets) | "T_first,T_last,blind_first,blind_last,sigma".
 #define BOOST_TEST_MODULE expert_measure
 #include <boost/test/unit_test.hpp>
 
@@ -23,8 +23,16 @@ std::string arg(int i, const char* fallback) {
 }
 
 population_config preset(const std::string& name) {
+  // A custom population: "T_first,T_last,blind_first,blind_last,sigma" (e.g. "40,40,0.4,0.8,400").
+  if (name.find(',') != std::string::npos) {
+    population_config c;
+    std::sscanf(name.c_str(), "%lf,%lf,%lf,%lf,%lf", &c.temperature_first, &c.temperature_last, &c.blind_share_first,
+                &c.blind_share_last, &c.noise_cp);
+    return c;
+  }
   if (name == "wide") return population_config::equal_temperature_wide();
   if (name == "sharp") return population_config::equal_temperature_sharp();
+  if (name == "balanced") return population_config::balanced();
   return population_config::prototype();
 }
 
