@@ -21,7 +21,14 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <omp.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <optional>
+#include <string_view>
 
 #include "timed_backend.hpp"
 #include "transcendence/backend/onednn.hpp"
@@ -39,6 +46,7 @@ namespace {
 
 using namespace transcendence;
 using clock_type = std::chrono::steady_clock;
+constexpr double not_measured = std::numeric_limits<double>::quiet_NaN();
 
 struct bench_config {
   std::string name;
@@ -122,97 +130,157 @@ double measure_fma_peak() {
   return best;
 }
 
-struct train_result {
-  double tps = 0.0;
-  std::vector<double> step_seconds;
-};
-
-/// Median tokens/s of full training steps (forward, backward, clipping, AdamW) on random tokens.
+/// One full training step at a time (forward, backward, clipping, AdamW) on fresh random tokens.
 template <class B>
-train_result measure_train(B& backend, const bench_config& bc, const options& opt, bool profile) {
-  const auto& c = bc.model;
-  gpt_model<B> model(backend, c, opt.seed);
-  // nanoGPT's optimizer settings; the schedule does not change the cost of a step.
-  adamw_optimizer<B> adam(model, adamw_config{.lr = 3e-4F, .warmup_steps = 0, .decay_steps = 0});
-  const std::int64_t n = bc.batch * c.context;
-  std::vector<token_id> data(static_cast<std::size_t>(n + 1));
-  rng gen(opt.seed);
-  train_result result;
-  for (int i = 0; i < opt.train_warmup + opt.train_reps; ++i) {
-    for (auto& t : data) t = static_cast<token_id>(gen.below(static_cast<std::uint64_t>(c.vocab_size)));
-    const std::span<const token_id> all(data);
-    if constexpr (requires { backend.reset(); })
-      if (profile && i == opt.train_warmup) backend.reset();
-    const auto start = clock_type::now();
-    model.zero_gradients();
+class train_runner {
+ public:
+  train_runner(B& backend, const bench_config& bc, std::uint64_t seed)
+      : m_backend(&backend), m_bc(bc), m_model(backend, bc.model, seed),
+        // nanoGPT's optimizer settings; the schedule does not change the cost of a step.
+        m_adam(m_model, adamw_config{.lr = 3e-4F, .warmup_steps = 0, .decay_steps = 0}),
+        m_data(static_cast<std::size_t>(bc.batch * bc.model.context + 1)), m_gen(seed) {}
+
+  /// @return the seconds of one step.
+  double step() {
+    const std::int64_t n = m_bc.batch * m_bc.model.context;
+    for (auto& t : m_data) t = static_cast<token_id>(m_gen.below(static_cast<std::uint64_t>(m_bc.model.vocab_size)));
+    const std::span<const token_id> all(m_data);
     token_batch tb;
-    tb.batch = bc.batch;
-    tb.length = c.context;
+    tb.batch = m_bc.batch;
+    tb.length = m_bc.model.context;
     tb.inputs = all.first(static_cast<std::size_t>(n));
     tb.targets = all.subspan(1);
-    const double loss = model.forward(tb);
-    model.backward();
-    adam.step();
-    backend.synchronize();
+    const auto start = clock_type::now();
+    m_model.zero_gradients();
+    const double loss = m_model.forward(tb);
+    m_model.backward();
+    m_adam.step();
+    m_backend->synchronize();
     const double elapsed = seconds_since(start);
     if (!std::isfinite(loss)) throw numeric_error("bench_transformer: training loss is not finite");
-    if (i >= opt.train_warmup) result.step_seconds.push_back(elapsed);
+    return elapsed;
   }
-  result.tps = static_cast<double>(n) / median(result.step_seconds);
-  return result;
-}
 
-/// Median tokens/s of KV-cache generation, batch 1: one token per step from an empty cache,
-/// greedy choice on the host logits (what a game-playing loop does).
-template <class B>
-double measure_decode(B& backend, const bench_config& bc, const options& opt) {
-  const auto& c = bc.model;
-  gpt_model<B> model(backend, c, opt.seed);
-  gpt_kv_cache<B> cache(model, 1);
-  std::vector<float> logits(static_cast<std::size_t>(c.vocab_size));
-  const std::array<std::int64_t, 1> slot{0};
-  std::vector<double> times;
-  for (int i = 0; i < 1 + opt.decode_reps; ++i) {
-    cache.reset();
-    std::array<token_id, 1> token{0};
-    const auto start = clock_type::now();
-    for (int t = 0; t < opt.decode_tokens; ++t) {
-      cache.step(slot, token, logits);
-      token[0] = static_cast<token_id>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-    }
-    const double elapsed = seconds_since(start);
-    if (i >= 1) times.push_back(elapsed);  // the first repetition creates the primitives
-  }
-  return opt.decode_tokens / median(times);
-}
+  gpt_model<B>& model() { return m_model; }
 
-struct pytorch_result {
-  double train_tps = std::numeric_limits<double>::quiet_NaN();
-  double decode_tps = std::numeric_limits<double>::quiet_NaN();
+ private:
+  B* m_backend;
+  bench_config m_bc;
+  gpt_model<B> m_model;
+  adamw_optimizer<B> m_adam;
+  std::vector<token_id> m_data;
+  rng m_gen;
 };
 
-/// Runs the PyTorch script with the same shapes and repetition counts; parses its JSON line.
-pytorch_result run_pytorch(const bench_config& bc, const options& opt) {
-  const auto& c = bc.model;
-  const std::string cmd = "OPENBLAS_CORETYPE=SkylakeX '" + opt.python + "' '" + opt.script + "' --layers " +
-                          std::to_string(c.n_layer) + " --heads " + std::to_string(c.n_head) + " --d " +
-                          std::to_string(c.d_model) + " --ctx " + std::to_string(c.context) + " --vocab " +
-                          std::to_string(c.vocab_size) + " --batch " + std::to_string(bc.batch) + " --train-reps " +
-                          std::to_string(opt.train_reps) + " --train-warmup " + std::to_string(opt.train_warmup) +
-                          " --decode-tokens " + std::to_string(opt.decode_tokens) + " --decode-reps " +
-                          std::to_string(opt.decode_reps) + " --threads 2 --seed " + std::to_string(opt.seed);
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) throw io_error("bench_transformer: cannot start " + cmd);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), static_cast<int>(buf.size()), pipe) != nullptr) out += buf.data();
-  const int status = pclose(pipe);
-  if (status != 0) throw io_error("bench_transformer: the PyTorch script failed (" + cmd + ")");
-  const auto line_start = out.rfind('{');
-  if (line_start == std::string::npos) throw format_error("bench_transformer: no JSON from the PyTorch script");
-  const auto j = nlohmann::json::parse(out.substr(line_start));
-  return {j.at("train_tps").get<double>(), j.at("decode_tps").get<double>()};
-}
+/// KV-cache generation, batch 1: `tokens` tokens from an empty cache, one step each, greedy choice
+/// on the host logits (what a game-playing loop does).
+template <class B>
+class decode_runner {
+ public:
+  explicit decode_runner(gpt_model<B>& model)
+      : m_cache(model, 1), m_logits(static_cast<std::size_t>(model.config().vocab_size)) {}
+
+  /// @return the seconds of one generation.
+  double run(int tokens) {
+    m_cache.reset();
+    std::array<token_id, 1> token{0};
+    const std::array<std::int64_t, 1> slot{0};
+    const auto start = clock_type::now();
+    for (int t = 0; t < tokens; ++t) {
+      m_cache.step(slot, token, m_logits);
+      token[0] = static_cast<token_id>(std::max_element(m_logits.begin(), m_logits.end()) - m_logits.begin());
+    }
+    return seconds_since(start);
+  }
+
+ private:
+  gpt_kv_cache<B> m_cache;
+  std::vector<float> m_logits;
+};
+
+/// pytorch_gpt.py --serve as a child process: one repetition per request, so that its
+/// repetitions alternate with ours and both see the same load on a shared machine.
+class pytorch_server {
+ public:
+  pytorch_server(const bench_config& bc, const options& opt) {
+    const auto& c = bc.model;
+    std::vector<std::string> args = {opt.python,
+                                     opt.script,
+                                     "--serve",
+                                     "--layers=" + std::to_string(c.n_layer),
+                                     "--heads=" + std::to_string(c.n_head),
+                                     "--d=" + std::to_string(c.d_model),
+                                     "--ctx=" + std::to_string(c.context),
+                                     "--vocab=" + std::to_string(c.vocab_size),
+                                     "--batch=" + std::to_string(bc.batch),
+                                     "--decode-tokens=" + std::to_string(opt.decode_tokens),
+                                     "--threads=2",
+                                     "--seed=" + std::to_string(opt.seed)};
+    std::vector<std::string> env = {"OPENBLAS_CORETYPE=SkylakeX"};
+    for (char** e = environ; *e != nullptr; ++e)
+      if (std::string_view(*e).substr(0, 18) != "OPENBLAS_CORETYPE=") env.emplace_back(*e);
+    std::vector<char*> argv, envp;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    int to_child[2], from_child[2];
+    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0)
+      throw io_error("bench_transformer: pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, to_child[0], 0);
+    posix_spawn_file_actions_adddup2(&actions, from_child[1], 1);
+    const int rc = posix_spawn(&m_pid, opt.python.c_str(), &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    close(to_child[0]);
+    close(from_child[1]);
+    m_to = fdopen(to_child[1], "w");
+    m_from = fdopen(from_child[0], "r");
+    if (rc != 0) throw io_error("bench_transformer: cannot start " + opt.python + " " + opt.script);
+    if (read_line() != "ready") throw format_error("bench_transformer: the PyTorch script did not start");
+  }
+  pytorch_server(const pytorch_server&) = delete;
+  pytorch_server& operator=(const pytorch_server&) = delete;
+  ~pytorch_server() {
+    if (m_to != nullptr) {
+      std::fputs("quit\n", m_to);
+      std::fclose(m_to);
+    }
+    if (m_from != nullptr) std::fclose(m_from);
+    if (m_pid > 0) waitpid(m_pid, nullptr, 0);
+  }
+
+  double train() { return request("train"); }
+  double decode() { return request("decode"); }
+
+ private:
+  std::string read_line() {
+    std::array<char, 256> buf{};
+    if (std::fgets(buf.data(), static_cast<int>(buf.size()), m_from) == nullptr)
+      throw io_error("bench_transformer: the PyTorch script stopped (is python3-torch installed?)");
+    std::string line = buf.data();
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    return line;
+  }
+  double request(const char* what) {
+    std::fprintf(m_to, "%s\n", what);
+    std::fflush(m_to);
+    const std::string line = read_line();
+    try {
+      return std::stod(line);
+    } catch (const std::exception&) {
+      throw format_error("bench_transformer: unexpected answer from the PyTorch script: " + line);
+    }
+  }
+
+  pid_t m_pid = -1;
+  FILE* m_to = nullptr;
+  FILE* m_from = nullptr;
+};
+
+/// Profiles one config's training step and decoding op by op (separate from the timed runs).
+void profile(const bench_config& bc, const options& opt);
 
 void print_profile(const bench::timed_backend<onednn_backend>& tb, int steps) {
   double total = 0.0;
@@ -224,6 +292,23 @@ void print_profile(const bench::timed_backend<onednn_backend>& tb, int steps) {
     if (e.flops > 0) std::printf("  %6.1f GFLOP/s", e.flops / e.seconds / 1e9);
     std::printf("\n");
   }
+}
+
+void profile(const bench_config& bc, const options& opt) {
+  onednn_backend inner;
+  bench::timed_backend<onednn_backend> timed(inner);
+  train_runner<bench::timed_backend<onednn_backend>> train(timed, bc, opt.seed);
+  for (int i = 0; i < opt.train_warmup; ++i) train.step();
+  timed.reset();
+  for (int i = 0; i < opt.train_reps; ++i) train.step();
+  std::printf("# config %s profile of an f32 training step\n", bc.name.c_str());
+  print_profile(timed, opt.train_reps);
+  decode_runner<bench::timed_backend<onednn_backend>> decode(train.model());
+  decode.run(opt.decode_tokens);
+  timed.reset();
+  for (int i = 0; i < opt.decode_reps; ++i) decode.run(opt.decode_tokens);
+  std::printf("# config %s profile of one f32 decoding step (token)\n", bc.name.c_str());
+  print_profile(timed, opt.decode_reps * opt.decode_tokens);
 }
 
 }  // namespace
@@ -261,56 +346,54 @@ int main(int argc, char** argv) {
   try {
     for (const auto& bc : all) {
       if (std::find(opt.configs.begin(), opt.configs.end(), bc.name) == opt.configs.end()) continue;
+      if (opt.profile) profile(bc, opt);
       const double flops = train_flops_per_token(bc.model);
-      onednn_backend f32;
-      train_result ours;
-      if (opt.profile) {
-        bench::timed_backend<onednn_backend> timed(f32);
-        ours = measure_train(timed, bc, opt, true);
-        print_profile(timed, opt.train_reps);
-      } else {
-        ours = measure_train(f32, bc, opt, false);
+      const double tokens = static_cast<double>(bc.batch * bc.model.context);
+      onednn_backend f32_backend;
+      onednn_backend bf16_backend({.precision = onednn_precision::bf16});
+      train_runner<onednn_backend> f32(f32_backend, bc, opt.seed);
+      std::optional<train_runner<onednn_backend>> bf16;
+      if (opt.bf16) bf16.emplace(bf16_backend, bc, opt.seed);
+      std::optional<pytorch_server> torch;
+      if (opt.pytorch) torch.emplace(bc, opt);
+      // Repetitions alternate between ours and PyTorch: on a shared machine both see the same load.
+      std::vector<double> t_f32, t_bf16, t_torch;
+      for (int i = 0; i < opt.train_warmup + opt.train_reps; ++i) {
+        const bool timed = i >= opt.train_warmup;
+        const double a = f32.step();
+        const double b = bf16 ? bf16->step() : not_measured;
+        const double c = torch ? torch->train() : not_measured;
+        if (timed) t_f32.push_back(a), t_bf16.push_back(b), t_torch.push_back(c);
       }
-      double bf16_tps = std::numeric_limits<double>::quiet_NaN();
-      if (opt.bf16) {
-        onednn_backend bf16({.precision = onednn_precision::bf16});
-        if (opt.profile) {
-          bench::timed_backend<onednn_backend> timed(bf16);
-          bf16_tps = measure_train(timed, bc, opt, true).tps;
-          std::printf("#   (bf16 products)\n");
-          print_profile(timed, opt.train_reps);
-        } else {
-          bf16_tps = measure_train(bf16, bc, opt, false).tps;
-        }
+      decode_runner<onednn_backend> f32_decode(f32.model());
+      std::optional<decode_runner<onednn_backend>> bf16_decode;
+      if (bf16) bf16_decode.emplace(bf16->model());
+      std::vector<double> d_f32, d_bf16, d_torch;
+      for (int i = 0; i < 1 + opt.decode_reps; ++i) {  // the first repetition creates primitives
+        const double a = f32_decode.run(opt.decode_tokens);
+        const double b = bf16_decode ? bf16_decode->run(opt.decode_tokens) : not_measured;
+        const double c = torch ? torch->decode() : not_measured;
+        if (i >= 1) d_f32.push_back(a), d_bf16.push_back(b), d_torch.push_back(c);
       }
-      if (opt.profile) {
-        onednn_backend inner;
-        bench::timed_backend<onednn_backend> timed(inner);
-        measure_decode(timed, bc, opt);
-        std::printf("#   (decoding, %d tokens per repetition)\n", opt.decode_tokens);
-        print_profile(timed, (1 + opt.decode_reps) * opt.decode_tokens);
-      }
-      const double decode_tps = measure_decode(f32, bc, opt);
-      double decode_bf16_tps = std::numeric_limits<double>::quiet_NaN();
-      if (opt.bf16) {
-        onednn_backend bf16({.precision = onednn_precision::bf16});
-        decode_bf16_tps = measure_decode(bf16, bc, opt);
-      }
-      pytorch_result torch;
-      if (opt.pytorch) torch = run_pytorch(bc, opt);
-      const double train_ratio = ours.tps / torch.train_tps;
+      const double ours_tps = tokens / median(t_f32), bf16_tps = tokens / median(t_bf16);
+      const double torch_tps = tokens / median(t_torch);
+      const double ours_dec = opt.decode_tokens / median(d_f32), bf16_dec = opt.decode_tokens / median(d_bf16);
+      const double torch_dec = opt.decode_tokens / median(d_torch);
+      const double train_ratio = ours_tps / torch_tps;
       min_train_ratio = std::min(min_train_ratio, train_ratio);
-      std::printf("config %s train ours_tps %.1f pytorch_tps %.1f ratio %.3f\n", bc.name.c_str(), ours.tps,
-                  torch.train_tps, train_ratio);
-      std::printf("# config %s train_gflops ours_f32 %.1f ours_bf16 %.1f pytorch %.1f f32_peak %.0f (%.0f%% of peak)\n",
-                  bc.name.c_str(), ours.tps * flops / 1e9, bf16_tps * flops / 1e9, torch.train_tps * flops / 1e9,
-                  opt.peak_gflops, 100.0 * ours.tps * flops / 1e9 / opt.peak_gflops);
-      std::printf("# config %s train_bf16 ours_tps %.1f ratio %.3f\n", bc.name.c_str(), bf16_tps,
-                  bf16_tps / torch.train_tps);
-      std::printf("config %s decode ours_tps %.1f pytorch_tps %.1f ratio %.3f\n", bc.name.c_str(), decode_tps,
-                  torch.decode_tps, decode_tps / torch.decode_tps);
-      std::printf("# config %s decode_bf16 ours_tps %.1f ratio %.3f\n", bc.name.c_str(), decode_bf16_tps,
-                  decode_bf16_tps / torch.decode_tps);
+      std::printf("config %s train ours_tps %.1f pytorch_tps %.1f ratio %.3f\n", bc.name.c_str(), ours_tps, torch_tps,
+                  train_ratio);
+      std::printf("config %s decode ours_tps %.1f pytorch_tps %.1f ratio %.3f\n", bc.name.c_str(), ours_dec, torch_dec,
+                  ours_dec / torch_dec);
+      std::printf("# config %s train_gflops ours_f32 %.1f ours_bf16 %.1f pytorch %.1f (f32 peak: nominal %.0f, f32 at "
+                  "%.0f%% of it)\n",
+                  bc.name.c_str(), ours_tps * flops / 1e9, bf16_tps * flops / 1e9, torch_tps * flops / 1e9,
+                  opt.peak_gflops, 100.0 * ours_tps * flops / 1e9 / opt.peak_gflops);
+      std::printf("# config %s bf16 train ours_tps %.1f ratio %.3f decode ours_tps %.1f ratio %.3f\n", bc.name.c_str(),
+                  bf16_tps, bf16_tps / torch_tps, bf16_dec, bf16_dec / torch_dec);
+      std::printf("# config %s step seconds (median of %d): ours_f32 %.4f ours_bf16 %.4f pytorch %.4f; load average %s\n",
+                  bc.name.c_str(), opt.train_reps, median(t_f32), median(t_bf16), median(t_torch),
+                  load_average().c_str());
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {

@@ -12,7 +12,8 @@ generation with batch 1 (one new token per forward, keys and values kept in prea
 greedy choice) as tokens/s. Each figure is the median of several repetitions after warm-up.
 
 Fair use of this machine: run with OPENBLAS_CORETYPE=SkylakeX and libopenblas0-openmp installed;
-the script sets torch.set_num_threads(threads) (2 by default). Prints one JSON object on stdout.
+the script sets torch.set_num_threads(threads) (2 by default). Prints one JSON object on stdout, or
+with --serve answers bench_transformer's requests one repetition at a time.
 """
 import argparse
 import json
@@ -153,43 +154,68 @@ def make_optimizer(model):
     return torch.optim.AdamW(groups, lr=3e-4, betas=(0.9, 0.95), eps=1e-8)
 
 
-def train_tokens_per_second(model, cfg, warmup, reps, gen):
-    opt = make_optimizer(model)
-    times = []
-    for i in range(warmup + reps):
-        data = torch.randint(0, cfg.vocab, (cfg.batch, cfg.ctx + 1), generator=gen)
+class Trainer:
+    """One training step at a time (forward, backward, clipping, AdamW) on fresh random tokens."""
+
+    def __init__(self, model, cfg, gen):
+        self.model, self.cfg, self.gen = model, cfg, gen
+        self.opt = make_optimizer(model)
+
+    def step(self):
+        cfg = self.cfg
+        data = torch.randint(0, cfg.vocab, (cfg.batch, cfg.ctx + 1), generator=self.gen)
         x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
+        self.model.train()
         start = time.perf_counter()
-        loss = model(x, y)
+        loss = self.model(x, y)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
+        self.opt.zero_grad(set_to_none=True)
         elapsed = time.perf_counter() - start
         if not math.isfinite(loss.item()):
             raise SystemExit("pytorch_gpt: training loss is not finite")
-        if i >= warmup:
-            times.append(elapsed)
-    return cfg.batch * cfg.ctx / statistics.median(times), times
+        return elapsed
 
 
-@torch.no_grad()
-def decode_tokens_per_second(model, cfg, tokens, warmup, reps):
-    hd = cfg.d // cfg.heads
-    caches = [
-        (torch.zeros(1, cfg.heads, cfg.ctx, hd), torch.zeros(1, cfg.heads, cfg.ctx, hd)) for _ in range(cfg.layers)
-    ]
-    times = []
-    for i in range(warmup + reps):
+class Decoder:
+    """KV-cache generation, batch 1: `tokens` new tokens from an empty cache, greedy choice."""
+
+    def __init__(self, model, cfg):
+        self.model, self.cfg = model, cfg
+        hd = cfg.d // cfg.heads
+        self.caches = [
+            (torch.zeros(1, cfg.heads, cfg.ctx, hd), torch.zeros(1, cfg.heads, cfg.ctx, hd))
+            for _ in range(cfg.layers)
+        ]
+
+    @torch.no_grad()
+    def run(self, tokens):
+        self.model.eval()
         idx = torch.zeros(1, 1, dtype=torch.long)
         start = time.perf_counter()
         for pos in range(tokens):
-            logits = model.forward_cached(idx, caches, pos)
+            logits = self.model.forward_cached(idx, self.caches, pos)
             idx = torch.argmax(logits, dim=-1, keepdim=True)
-        elapsed = time.perf_counter() - start
-        if i >= warmup:
-            times.append(elapsed)
-    return tokens / statistics.median(times), times
+        return time.perf_counter() - start
+
+
+def serve(trainer, decoder, cfg):
+    """Line protocol for bench_transformer, which alternates its own repetitions with ours so that
+    both see the same machine load: 'train' -> seconds of one step, 'decode' -> seconds of one
+    generation of --decode-tokens tokens, 'quit'."""
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "train":
+            print(repr(trainer.step()), flush=True)
+        elif cmd == "decode":
+            print(repr(decoder.run(cfg.decode_tokens)), flush=True)
+        elif cmd == "quit":
+            break
+        else:
+            raise SystemExit(f"pytorch_gpt: unknown command {cmd!r}")
+    return 0
 
 
 def main():
@@ -207,6 +233,7 @@ def main():
     p.add_argument("--decode-warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--serve", action="store_true", help="answer 'train'/'decode'/'quit' lines on stdin")
     cfg = p.parse_args()
     if cfg.decode_tokens > cfg.ctx:
         raise SystemExit("pytorch_gpt: --decode-tokens must not exceed --ctx")
@@ -215,9 +242,14 @@ def main():
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = GPT(cfg)
-    train_tps, train_times = train_tokens_per_second(model, cfg, cfg.train_warmup, cfg.train_reps, gen)
-    model.eval()
-    decode_tps, decode_times = decode_tokens_per_second(model, cfg, cfg.decode_tokens, cfg.decode_warmup, cfg.decode_reps)
+    trainer = Trainer(model, cfg, gen)
+    decoder = Decoder(model, cfg)
+    if cfg.serve:
+        return serve(trainer, decoder, cfg)
+    train_times = [trainer.step() for _ in range(cfg.train_warmup + cfg.train_reps)][cfg.train_warmup :]
+    decode_times = [decoder.run(cfg.decode_tokens) for _ in range(cfg.decode_warmup + cfg.decode_reps)][
+        cfg.decode_warmup :
+    ]
     print(
         json.dumps(
             {
@@ -225,9 +257,9 @@ def main():
                 "threads": torch.get_num_threads(),
                 "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", ""),
                 "parameters": model.parameter_count(),
-                "train_tps": train_tps,
+                "train_tps": cfg.batch * cfg.ctx / statistics.median(train_times),
                 "train_step_seconds": train_times,
-                "decode_tps": decode_tps,
+                "decode_tps": cfg.decode_tokens / statistics.median(decode_times),
                 "decode_seconds": decode_times,
             }
         )
