@@ -13,6 +13,7 @@
 #include "transcendence/dataset/diversity.hpp"
 #include "transcendence/dataset/pgn_dataset.hpp"
 #include "transcendence/game/chess/san.hpp"
+#include "transcendence/game/chess/uci.hpp"
 
 using namespace transcendence;
 namespace fs = std::filesystem;
@@ -201,4 +202,37 @@ BOOST_AUTO_TEST_CASE(diversity_separates_narrow_and_broad_data) {
   BOOST_TEST(rb.states.front().normalized_by_legal > 0.95);
   BOOST_TEST(rb.mean_normalized_by_distinct > 0.9);
   BOOST_TEST(rb.games == 500U);
+}
+
+BOOST_AUTO_TEST_CASE(fast_san_resolution_agrees_with_the_full_parser) {
+  // Every move of random games (promotions, en passant, castling, pins, disambiguation), written
+  // as Lichess does and in common variants, resolves to exactly the generator's move.
+  rng gen(21);
+  move_list legal, scratch;
+  std::size_t checked = 0;
+  for (int g = 0; g < 300; ++g) {
+    position pos = position::start();
+    for (int ply = 0; ply < 200; ++ply) {
+      generate_legal_moves(pos, legal);
+      if (legal.empty()) break;
+      const move m = legal[gen.below(legal.size())];
+      const std::string san = to_san(pos, m);
+      BOOST_TEST_REQUIRE((detail::fast_san(pos, san, scratch) == m), san << " in " << to_fen(pos));
+      BOOST_TEST_REQUIRE((detail::fast_san(pos, san + "?!", scratch) == m), san);
+      ++checked;
+      pos.play(m);
+    }
+  }
+  BOOST_TEST(checked > 30000U);
+  // Over-specified and unusual forms fall back to the lenient parser.
+  const position start = position::start();
+  BOOST_TEST(to_uci(detail::fast_san(start, "Ng1f3", scratch)) == "g1f3");
+  BOOST_TEST(to_uci(detail::fast_san(start, "Nf3", scratch)) == "g1f3");
+  const position ep = parse_fen("4k3/8/8/3pP3/8/8/8/4K3 w - d6 0 2");
+  BOOST_TEST(to_uci(detail::fast_san(ep, "exd6", scratch)) == "e5d6");
+  BOOST_CHECK_THROW((void)detail::fast_san(start, "Nd4", scratch), parse_error);
+  BOOST_CHECK_THROW((void)detail::fast_san(start, "e5", scratch), parse_error);
+  // A pinned knight cannot move; only the other knight can go to d2.
+  const position pin = parse_fen("4k3/4r3/8/8/8/1N6/4N3/4K3 w - - 0 1");
+  BOOST_TEST(to_uci(detail::fast_san(pin, "Nd4", scratch)) == "b3d4");
 }

@@ -18,6 +18,8 @@
 #include "transcendence/core/progress.hpp"
 #include "transcendence/dataset/pgn_scan.hpp"
 #include "transcendence/dataset/token_shard.hpp"
+#include "transcendence/game/chess/attacks.hpp"
+#include "transcendence/game/chess/bitboard.hpp"
 #include "transcendence/game/chess/fen.hpp"
 #include "transcendence/game/chess/san.hpp"
 #include "transcendence/tokenizer/chess_move.hpp"
@@ -126,13 +128,68 @@ struct ingest_options {
 
 namespace detail {
 
-// SAN to move for the common, well-formed case without allocating; anything unusual (or any
-// error) goes to parse_san, which accepts the variants and explains failures.
+// The legal move a parsed SAN names, found from the candidate origins alone (no full move
+// generation); a null move when the shortcut does not apply or finds no unique legal move.
+inline move san_shortcut(const position& pos, piece_type t, int file, int rank, square to, piece_type promo) {
+  const color us = pos.side_to_move();
+  const bitboard occ = pos.occupied();
+  const bitboard target = square_bb(to);
+  if (pos.pieces(us) & target) return move{};
+  bitboard from_set = 0;
+  switch (t) {
+    case piece_type::pawn: {
+      const int forward = us == color::white ? 8 : -8;
+      if (file != file_of(to)) {  // a capture
+        from_set = pawn_attacks(~us, to) & pos.pieces(us, piece_type::pawn) & bb::file(file);
+        if (!(pos.pieces(~us) & target) && to != pos.en_passant()) return move{};
+      } else {  // a push, one or two squares
+        if (occ & target) return move{};
+        const int one = static_cast<int>(to) - forward;
+        if (one < 0 || one > 63) return move{};
+        if (pos.piece_on(static_cast<square>(one)) == make_piece(us, piece_type::pawn)) {
+          from_set = square_bb(static_cast<square>(one));
+        } else if (pos.piece_on(static_cast<square>(one)) == piece::none &&
+                   rank_of(to) == (us == color::white ? 3 : 4)) {
+          const auto two = static_cast<square>(one - forward);
+          if (pos.piece_on(two) == make_piece(us, piece_type::pawn)) from_set = square_bb(two);
+        }
+      }
+      break;
+    }
+    case piece_type::knight: from_set = knight_attacks(to) & pos.pieces(us, t); break;
+    case piece_type::bishop: from_set = bishop_attacks(to, occ) & pos.pieces(us, t); break;
+    case piece_type::rook: from_set = rook_attacks(to, occ) & pos.pieces(us, t); break;
+    case piece_type::queen: from_set = queen_attacks(to, occ) & pos.pieces(us, t); break;
+    case piece_type::king: from_set = king_attacks(to) & pos.pieces(us, t); break;
+    default: return move{};
+  }
+  if (file >= 0) from_set &= bb::file(file);
+  if (rank >= 0) from_set &= bb::rank(rank);
+  const bool last_rank = rank_of(to) == (us == color::white ? 7 : 0);
+  if (t == piece_type::pawn && last_rank != (promo != piece_type::none)) return move{};
+  if (t != piece_type::pawn && promo != piece_type::none) return move{};
+  move found;
+  int matches = 0;
+  while (from_set) {
+    const square from = pop_lsb(from_set);
+    move m(from, to);
+    if (t == piece_type::pawn && last_rank) m = move(from, to, move_kind::promotion, promo);
+    else if (t == piece_type::pawn && to == pos.en_passant() && file_of(from) != file_of(to)) m = move(from, to, move_kind::en_passant);
+    const position next = pos.after(m);
+    if (next.attackers(next.king_square(us), ~us, next.occupied())) continue;  // leaves the king in check
+    found = m;
+    ++matches;
+  }
+  return matches == 1 ? found : move{};
+}
+
+// SAN to move for the common, well-formed case without generating every legal move; anything
+// unusual (or any error) goes to parse_san, which accepts the variants and explains failures.
 inline move fast_san(const position& pos, std::string_view text, move_list& legal) {
   std::string_view s = text;
   while (!s.empty() && (s.back() == '+' || s.back() == '#' || s.back() == '!' || s.back() == '?')) s.remove_suffix(1);
-  generate_legal_moves(pos, legal);
   if (s == "O-O" || s == "O-O-O") {
+    generate_legal_moves(pos, legal);
     const bool king_side = s.size() == 3;
     for (const move m : legal)
       if (m.kind() == move_kind::castling && (m.to() > m.from()) == king_side) return m;
@@ -178,17 +235,8 @@ inline move fast_san(const position& pos, std::string_view text, move_list& lega
   }
   if (!s.empty()) return parse_san(pos, text);
   if (t == piece_type::pawn && file < 0) file = tf - 'a';  // a pawn move without a file is a push
-  move found;
-  int matches = 0;
-  for (const move m : legal) {
-    if (m.to() != to || m.kind() == move_kind::castling || type_of(pos.piece_on(m.from())) != t) continue;
-    if ((file >= 0 && file_of(m.from()) != file) || (rank >= 0 && rank_of(m.from()) != rank)) continue;
-    if ((m.kind() == move_kind::promotion) != (promo != piece_type::none)) continue;
-    if (promo != piece_type::none && m.promotion() != promo) continue;
-    found = m;
-    ++matches;
-  }
-  return matches == 1 ? found : parse_san(pos, text);
+  const move m = san_shortcut(pos, t, file, rank, to, promo);
+  return m.is_null() ? parse_san(pos, text) : m;
 }
 
 // Turns one scanned game into tokens (and features), reusing its buffers between games.
