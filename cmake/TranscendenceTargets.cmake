@@ -1,16 +1,19 @@
 # Helpers for the project's own programs (tests, examples, benchmarks). Never applied to the
 # INTERFACE targets that consumers link: their warning flags are theirs to choose.
 
-# Warnings are errors for our own code; sanitizers and -march=native when asked.
+# Warnings are errors for our own code; sanitizers and -march=native when asked. The flags are
+# for C++ sources; CUDA sources (nvcc) get C++20 (CMake 3.25 has no cuda_std_20 for nvcc), nvcc's
+# warnings as errors, the host compiler's -Wall -Wextra -Werror (-Wpedantic rejects nvcc's own
+# generated code) and no sanitizers (nvcc-compiled code is not instrumented).
 function(transcendence_configure_target target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror)
+  target_compile_options(${target} PRIVATE "$<$<COMPILE_LANGUAGE:CXX>:-Wall;-Wextra;-Wpedantic;-Werror>"
+                         "$<$<COMPILE_LANGUAGE:CUDA>:-std=c++20;--Werror=all-warnings;-Xcompiler=-Wall,-Wextra,-Werror>")
   if(TRANSCENDENCE_NATIVE)
-    target_compile_options(${target} PRIVATE -march=native)
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
   endif()
   if(TRANSCENDENCE_SANITIZE)
-    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-sanitize-recover=undefined
-                                             -fno-omit-frame-pointer)
-    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    target_compile_options(${target} PRIVATE "$<$<COMPILE_LANGUAGE:CXX>:-fsanitize=address,undefined;-fno-sanitize-recover=undefined;-fno-omit-frame-pointer>")
+    target_link_options(${target} PRIVATE $<$<LINK_LANGUAGE:CXX>:-fsanitize=address,undefined>)
   endif()
 endfunction()
 
