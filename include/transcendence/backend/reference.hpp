@@ -15,10 +15,11 @@
 #include <string>
 #include <vector>
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 packet transpose (used by
+// GCC 12 reports a false -W(maybe-)uninitialized inside Eigen's AVX-512 packet transpose (used by
 // its GEMM packing); the pragma must surround the first inclusion of the intrinsics to take effect.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <Eigen/Core>
 #pragma GCC diagnostic pop
 
@@ -278,8 +279,10 @@ class reference_backend {
   /// @param cols columns.
   /// @param scale applied to x before the exponential.
   /// @param mask see @ref softmax_mask.
+  /// @throws config_error on a negative mask period or offset (a row would see no column).
   void softmax_forward(const float* x, float* y, std::int64_t rows, std::int64_t cols, float scale,
                        const softmax_mask& mask) {
+    if (mask.period < 0 || mask.offset < 0) throw config_error("softmax_forward: negative mask period or offset");
     for (std::int64_t r = 0; r < rows; ++r) {
       const std::int64_t visible = visible_columns(r, cols, mask);
       const float* xr = x + r * cols;
