@@ -80,6 +80,7 @@ struct preset_config {
   std::uint64_t anchor_nodes = 20000;
   std::size_t anchor_games = 4;
   bool gate_required = true;  // stop when a non-control dataset shows no headroom
+  bool both_protocols = true;  // also play the other illegal-move protocol (masking / resampling)
   // model and training
   chess_model_tokens tokens = chess_model_tokens::board_move;
   std::int64_t n_layer = 4, n_head = 4, d_model = 256, context = 256;
@@ -162,14 +163,14 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.table1_positions = 40;
     p.table1_depth = 6;
   } else if (name == "default") {
-    p.summary = "about 30 minutes on 2 cores: 3 datasets, 4x256 board-aware models, ~2.5M training tokens each";
+    p.summary = "about 30 minutes on 2 cores: 3 datasets of 20k games, 4x192 board-aware models, ~4.6M training tokens each";
     p.datasets = standard_datasets(16, seed);
-    p.selfplay_games = 12000;
+    p.selfplay_games = 20000;
     p.ladder_games_per_pair = 4;
     p.anchor_nodes = 20000;
     p.anchor_games = 4;
-    p.n_layer = 4, p.n_head = 4, p.d_model = 256, p.context = 192;
-    p.steps = 600, p.batch = 16, p.seq_len = 192, p.warmup = 60, p.eval_interval = 100;
+    p.n_layer = 4, p.n_head = 6, p.d_model = 192, p.context = 192;
+    p.steps = 1500, p.batch = 16, p.seq_len = 192, p.warmup = 100, p.eval_interval = 250;
     p.lr = 1.5e-3F, p.min_lr = 1.5e-4F;
     p.games_per_expert = 4;
     p.expert_stride = 1;
@@ -213,11 +214,14 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
   return p;
 }
 
+bool g_bf16 = false;  // --bf16: oneDNN products in bfloat16 with f32 accumulation (training only)
+
 std::string preset_fingerprint(const preset_config& p, std::uint64_t seed, bool mask) {
   json j;
   j["preset"] = p.name;
   j["seed"] = seed;
   j["mask"] = mask;
+  j["bf16"] = g_bf16;
   json ds = json::array();
   for (const auto& d : p.datasets) {
     const auto& c = d.population;
@@ -228,7 +232,7 @@ std::string preset_fingerprint(const preset_config& p, std::uint64_t seed, bool 
   j["data"] = {p.selfplay_games, p.max_fullmoves, p.ladder_games_per_pair, p.anchor, p.anchor_nodes, p.anchor_games};
   j["model"] = {chess_model_tokens_name(p.tokens), p.n_layer, p.n_head, p.d_model, p.context, p.steps, p.batch,
                 p.seq_len, p.warmup, p.lr, p.min_lr, p.backend};
-  j["play"] = {p.taus, p.games_per_expert, p.expert_stride, p.games_vs_ladder, p.table1_positions, p.table1_depth};
+  j["play"] = {p.both_protocols, p.taus, p.games_per_expert, p.expert_stride, p.games_vs_ladder, p.table1_positions, p.table1_depth};
   const std::string text = j.dump();
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08x", crc32(std::as_bytes(std::span(text.data(), text.size()))));
@@ -249,6 +253,7 @@ struct context {
   bool retrain = false;
   bool mask = false;
   bool ignore_gate = false;
+  std::set<std::string> forced_by_user;  // stages named by --force-stage (and the ones after them)
   std::vector<fs::path> pgn_files;
   chess_rules rules{};
   std::map<std::string, double> stage_seconds;
@@ -351,13 +356,44 @@ void check_backend(const std::string& name) {
 
 // Runs f with a backend of the configured kind (B is a template parameter of f).
 template <class F>
-auto with_backend(const std::string& name, F&& f) {
+auto with_backend(const std::string& name, F&& f, bool training = false) {
   if (name == "reference") {
     reference_backend b;
     return f(b);
   }
+#ifdef TRANSCENDENCE_HAVE_ONEDNN
+  onednn_options o;
+  if (training && g_bf16) o.precision = onednn_precision::bf16;
+  fast_backend b(o);
+#else
+  (void)training;
   fast_backend b;
+#endif
   return f(b);
+}
+
+// OpenMP threads for training and analysis. On a machine whose cores are busy with other work an
+// OpenMP team that waits at every barrier for a descheduled thread runs an order of magnitude
+// slower than one thread, so "auto" uses one thread when the load average exceeds the core count.
+void set_compute_threads(int requested) {
+#ifdef TRANSCENDENCE_HAVE_ONEDNN
+  int threads = requested;
+  if (threads <= 0) {
+    if (std::getenv("OMP_NUM_THREADS")) return;  // the user decided
+    const int cores = omp_get_num_procs();
+    double load = 0.0;
+    if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+      if (std::fscanf(f, "%lf", &load) != 1) load = 0.0;
+      std::fclose(f);
+    }
+    threads = load > cores ? 1 : cores;
+    std::fprintf(stderr, "compute threads: %d (load average %.1f on %d cores; --compute-threads overrides)\n", threads,
+                 load, cores);
+  }
+  omp_set_num_threads(threads);
+#else
+  (void)requested;
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,9 +562,12 @@ std::vector<fs::path> stage_gate(context& ctx) {
     outputs.push_back(dir / "ladder.pgn");
     const auto& o = lr.players[lr.oracle].rating;
     const auto& b = lr.players[lr.best_expert].rating;
-    std::fprintf(stderr, "  %s: best expert %s %.0f [%.0f, %.0f], oracle %.0f [%.0f, %.0f]: headroom %+.0f, gate %s%s\n",
+    const char* verdict = lr.headroom_gate ? "confirmed (intervals apart)"
+                          : lr.headroom > 0 ? "not confirmed (intervals overlap)"
+                                            : "none";
+    std::fprintf(stderr, "  %s: best expert %s %.0f [%.0f, %.0f], oracle %.0f [%.0f, %.0f]: headroom %+.0f, %s%s\n",
                  d.name.c_str(), lr.players[lr.best_expert].name.c_str(), b.rating, b.lower, b.upper, o.rating, o.lower,
-                 o.upper, lr.headroom, lr.headroom_gate ? "passed" : "FAILED", d.control ? " (control)" : "");
+                 o.upper, lr.headroom, verdict, d.control ? " (control)" : "");
     // No headroom at all (the oracle not above the best expert) stops the run; overlapping
     // intervals only warn: more ladder games would be needed to confirm the headroom.
     if (!lr.headroom_gate && !d.control) {
@@ -604,12 +643,14 @@ std::vector<fs::path> stage_train(context& ctx) {
     tc.optimizer.warmup_steps = p.warmup;
     tc.optimizer.decay_steps = p.steps;
     tc.metadata = json{{"preset", p.name}, {"dataset", d.name}, {"seed", ctx.seed}, {"tokens", chess_model_tokens_name(p.tokens)},
+                       {"fingerprint", ctx.fingerprint},
                        {"command", "chess_transcendence --preset " + p.name + " --seed " + std::to_string(ctx.seed) + " --train"}}
                       .dump();
     json info;
     info["parameters"] = parameter_count(model_config(p));
     const auto t0 = std::chrono::steady_clock::now();
-    with_backend(p.backend, [&]<class B>(B& be) {
+    with_backend(
+        p.backend, [&]<class B>(B& be) {
       gpt_model<B> model(be, model_config(p), rng::splitmix64_value(ctx.seed + 17 * di));
       trainer<B> t(model, tc);
       if (!ctx.retrain && fs::exists(shipped)) {
@@ -624,6 +665,19 @@ std::vector<fs::path> stage_train(context& ctx) {
         info["tokens_seen"] = ck.state.tokens_seen;
         info["validation_loss"] = t.evaluate(tc_val);
         return 0;
+      }
+      // Resume only a checkpoint of this very configuration (an interrupted run), unless the user
+      // forced the stage.
+      if (fs::exists(ckpt) && !ctx.forced_by_user.count("train")) {
+        bool same = false;
+        try {
+          same = json::parse(read_checkpoint(ckpt).metadata).value("fingerprint", std::string()) == ctx.fingerprint;
+        } catch (const std::exception&) {
+          same = false;
+        }
+        if (!same) fs::remove(ckpt);
+      } else if (fs::exists(ckpt)) {
+        fs::remove(ckpt);
       }
       if (fs::exists(ckpt)) {
         try {
@@ -644,7 +698,8 @@ std::vector<fs::path> stage_train(context& ctx) {
       info["validation_loss"] = std::isnan(r.last_eval_loss) ? t.evaluate(tc_val) : r.last_eval_loss;
       info["tokens_seen"] = t.state().tokens_seen;
       return 0;
-    });
+        },
+        true);
     info["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "  %s: validation loss %.3f\n", d.name.c_str(), info["validation_loss"].get<double>());
     write_json(dir / "train.json", info);
@@ -672,7 +727,9 @@ std::string tau_name(double tau) {
   return buf;
 }
 
-std::string model_name(const dataset_spec& d, double tau) { return d.name + "/model-t" + tau_name(tau); }
+std::string model_name(const dataset_spec& d, double tau, bool masked) {
+  return d.name + (masked ? "/model-masked-t" : "/model-t") + tau_name(tau);
+}
 
 template <backend B>
 player_spec model_spec(const std::string& name, std::shared_ptr<const chess_model_weights> w,
@@ -728,15 +785,22 @@ std::vector<fs::path> stage_play(context& ctx) {
       }
     }
     if (oracle) ladder.push_back(*oracle);
+    // The primary protocol at every τ, then (unless the scheme cannot mask) the other one.
     std::vector<std::size_t> models;
-    for (double tau : p.taus) {
-      chess_model_player_config mc;
-      mc.temperature = tau;
-      mc.mask_illegal = ctx.mask;
-      models.push_back(players.size());
-      players.push_back(p.backend == "reference" ? model_spec<reference_backend>(model_name(d, tau), weights, mc)
-                                                 : model_spec<fast_backend>(model_name(d, tau), weights, mc));
-    }
+    std::vector<std::pair<double, bool>> model_info;  // (τ, masked)
+    std::vector<bool> protocols{ctx.mask};
+    if (p.tokens != chess_model_tokens::pgn_char && p.both_protocols) protocols.push_back(!ctx.mask);
+    for (bool masked : protocols)
+      for (double tau : p.taus) {
+        chess_model_player_config mc;
+        mc.temperature = tau;
+        mc.mask_illegal = masked;
+        models.push_back(players.size());
+        model_info.emplace_back(tau, masked);
+        const std::string name = model_name(d, tau, masked);
+        players.push_back(p.backend == "reference" ? model_spec<reference_backend>(name, weights, mc)
+                                                   : model_spec<fast_backend>(name, weights, mc));
+      }
     std::vector<pairing> schedule;
     for (std::size_t m : models) {
       for (std::size_t e : experts) schedule.push_back({m, e, p.games_per_expert});
@@ -771,7 +835,8 @@ std::vector<fs::path> stage_play(context& ctx) {
         illegal += g.illegal_attempts[side] + (forfeit ? 1 : 0);
         forfeits += forfeit ? 1 : 0;
       }
-      per_tau.push_back({{"tau", p.taus[k]}, {"name", model_name(d, p.taus[k])}, {"games", games},
+      const auto [tau, masked] = model_info[k];
+      per_tau.push_back({{"tau", tau}, {"masked", masked}, {"name", model_name(d, tau, masked)}, {"games", games},
                          {"score", games ? points / static_cast<double>(games) : 0.0}, {"tries", tries},
                          {"illegal", illegal}, {"forfeits", forfeits}});
     }
@@ -820,7 +885,7 @@ std::vector<fs::path> stage_rate(context& ctx) {
   // order (periods batch games, so the order inside a period does not matter).
   glicko2 g2(glicko2::paper_config());
   std::map<std::string, player_id> gids;
-  auto is_model = [](const std::string& n) { return n.find("/model-t") != std::string::npos; };
+  auto is_model = [](const std::string& n) { return n.find("/model-") != std::string::npos; };
   for (const auto& [name, i] : ids)
     gids[name] = is_model(name) ? g2.add_player(name) : g2.add_anchor(name, pool.rating(i).rating);
   std::size_t in_period = 0;
@@ -983,8 +1048,10 @@ std::vector<fs::path> stage_analyse(context& ctx) {
         game_logits(model, h, p.tokens == chess_model_tokens::board_move, logits);
         const std::span<const float> row(logits.data() + h.size() * vocab, vocab);
         for (std::size_t t = 0; t < p.taus.size(); ++t) {
-          const auto probs = policy_over_moves(a, row, p.taus[t], scratch);
+          double mass = 0.0;
+          const auto probs = policy_over_moves(a, row, p.taus[t], scratch, &mass);
           q[i][t] = score_policy(a, probs);
+          q[i][t].legal_mass = mass;
         }
         bar.advance();
       }
@@ -1087,9 +1154,18 @@ std::vector<dataset_result> assemble(const context& ctx) {
             tr.quality = move_quality{q.at("expected_reward").get<double>(), q.at("top1").get<double>(),
                                       q.at("top3").get<double>(), q.at("top5").get<double>(),
                                       q.at("legal_mass").get<double>()};
-      r.temperatures.push_back(tr);
+      const bool masked = t.value("masked", ctx.mask);
+      if (masked == ctx.mask) {
+        r.temperatures.push_back(tr);
+      } else {
+        tr.quality.reset();  // Table 1 does not depend on the protocol; it is reported once
+        r.secondary.push_back(tr);
+        r.secondary_label = masked ? "legal-move masking" : "resample 5x then forfeit";
+      }
     }
-    std::sort(r.temperatures.begin(), r.temperatures.end(), [](const auto& a, const auto& b) { return a.tau < b.tau; });
+    const auto by_tau = [](const auto& a, const auto& b) { return a.tau < b.tau; };
+    std::sort(r.temperatures.begin(), r.temperatures.end(), by_tau);
+    std::sort(r.secondary.begin(), r.secondary.end(), by_tau);
     if (table && table->contains("favor")) {
       const json& f = table->at("favor");
       favor_histogram h;
@@ -1131,7 +1207,14 @@ std::vector<fs::path> stage_report(context& ctx) {
     if (s != "report") stages[s] = ctx.stage_seconds.count(s) ? ctx.stage_seconds.at(s) : recorded_seconds(ctx, s);
   j["stage_seconds"] = stages;
   json ds = json::array();
-  for (const auto& r : results) ds.push_back(to_json_value(r));
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    json dj = to_json_value(results[i]);
+    // The headroom gate as the ladder measured it (its own fit, before any model played).
+    const json ladder = read_json(ctx.dir(p.datasets[i]) / "ladder.json");
+    dj["gate"] = {{"headroom", ladder.value("headroom", 0.0)}, {"confirmed", ladder.value("gate", false)},
+                  {"best_expert", ladder.value("best_expert", std::string())}};
+    ds.push_back(dj);
+  }
   j["datasets"] = ds;
   const json analysis = read_json(ctx.out / "analysis.json");
   j["table1_positions"] = analysis.value("positions", 0);
@@ -1203,6 +1286,17 @@ std::vector<fs::path> stage_report(context& ctx) {
                     100.0 * t.illegal_rate(), t.forfeits);
       rep += buf;
     }
+  for (const auto& r : results) {
+    if (r.secondary.empty()) continue;
+    rep += "\n### " + r.name + " under the other protocol (" + r.secondary_label + ")" +
+           (r.transcended(r.secondary) ? ": transcended\n\n" : ": did not transcend\n\n");
+    rep += "| τ | Elo [95%] | games | score | illegal-move rate |\n|---|---|---|---|---|\n";
+    for (const auto& t : r.secondary) {
+      std::snprintf(buf, sizeof buf, "| %g | %s | %zu | %.3f | %.2f%% |\n", t.tau, format_rating(t.rating).c_str(), t.games,
+                    t.score, 100.0 * t.illegal_rate());
+      rep += buf;
+    }
+  }
   rep += "\n## Table 1 analogue\n\n" + table1_markdown(results) + "\n";
   rep += "## Favor (gain of the lowest τ over τ = 1 per position)\n\n";
   for (const auto& r : results) {
@@ -1264,6 +1358,15 @@ int check_outputs(const context& ctx) {
     for (double tau : ctx.preset.taus)
       if (!seen.count(tau)) fail(name + ": temperature " + tau_name(tau) + " missing");
     if (d.at("transcended").get<bool>() != any) fail(name + ": transcended flag disagrees with the intervals and the cap");
+    if (d.contains("secondary")) {
+      bool any2 = false;
+      for (const auto& t : d.at("secondary").at("temperatures")) {
+        const double r = t.at("rating").get<double>(), lo = t.at("lower").get<double>(), hi = t.at("upper").get<double>();
+        if (!(lo <= r && r <= hi)) fail(name + ": second-protocol interval does not contain its rating");
+        if (t.at("tau").get<double>() < 1.0 && lo > cap.upper) any2 = true;
+      }
+      if (d.at("secondary").at("transcended").get<bool>() != any2) fail(name + ": second-protocol transcended flag inconsistent");
+    }
   }
   const std::string pgn = read_file(ctx.out / "games.pgn");
   if (pgn.find("[Event ") == std::string::npos) fail("games.pgn holds no game");
@@ -1286,6 +1389,7 @@ int main(int argc, char** argv) {
   std::size_t threads = 0;
   bool retrain = false, mask = false, fresh = false, check = false, ignore_gate = false, list = false;
   std::int64_t steps = 0;
+  int compute_threads = 0;
   app.add_option("--preset", preset_name, "smoke | quick | default | full | paper")->capture_default_str();
   app.add_option("--out", out, "output directory (stage outputs, report)")->capture_default_str();
   app.add_option("--seed", seed, "seed of every random choice")->capture_default_str();
@@ -1297,6 +1401,8 @@ int main(int argc, char** argv) {
   app.add_option("--backend", backend, "onednn (default), reference, cuda");
   app.add_option("--threads", threads, "games played at once (0: one per core)");
   app.add_option("--steps", steps, "override the preset's training steps");
+  app.add_option("--compute-threads", compute_threads, "OpenMP threads for training (0: auto, 1 when the machine is busy)");
+  app.add_flag("--bf16", g_bf16, "train with bfloat16 products (oneDNN, f32 accumulation): about twice as fast");
   app.add_flag("--mask-illegal", mask, "sample among legal moves only instead of resampling illegal ones");
   app.add_flag("--ignore-gate", ignore_gate, "train even when a dataset fails the headroom gate");
   app.add_flag("--fresh", fresh, "delete --out first");
@@ -1322,6 +1428,8 @@ int main(int argc, char** argv) {
     if (threads) p.threads = threads;
     if (steps > 0) p.steps = steps;
     check_backend(p.backend);
+    set_compute_threads(compute_threads);
+    if (p.tokens == chess_model_tokens::pgn_char) p.both_protocols = false;
     if (mask && p.tokens == chess_model_tokens::pgn_char)
       throw config_error("--mask-illegal needs a move token scheme (board_move or move)");
     if (!pgn.empty()) {
@@ -1350,6 +1458,7 @@ int main(int argc, char** argv) {
       ctx.fingerprint += buf;
     }
     for (const auto& f : force) ctx.first_forced = std::min(ctx.first_forced, stage_index(f));
+    for (std::size_t i = ctx.first_forced; i < stage_names.size(); ++i) ctx.forced_by_user.insert(stage_names[i]);
     if (fresh) fs::remove_all(ctx.out);
     fs::create_directories(ctx.out / "stages");
     std::fprintf(stderr, "chess_transcendence: preset %s (%s), seed %llu, %zu datasets, out %s\n", p.name.c_str(),

@@ -93,13 +93,13 @@ struct move_quality {
   double top1 = 0.0;             ///< Probability that the move is the engine's best.
   double top3 = 0.0;             ///< Probability that it is among the engine's best 3.
   double top5 = 0.0;             ///< Probability that it is among the engine's best 5.
-  double legal_mass = 0.0;       ///< Probability the raw model put on legal moves (before renormalising).
+  double legal_mass = 1.0;       ///< Probability the raw model put on legal moves (before renormalising).
 };
 
 /// @brief Scores a policy over an analysed position's moves.
 /// @param a the position.
 /// @param probs probability of each move of `a.moves` (same order; renormalised here).
-/// @return its quality (legal_mass is the sum of @p probs).
+/// @return its quality (legal_mass is the sum of @p probs; set it from @ref policy_over_moves for a model).
 /// @throws config_error on a size mismatch or an all-zero policy.
 inline move_quality score_policy(const analysed_position& a, std::span<const double> probs) {
   if (probs.size() != a.moves.size()) throw config_error("score_policy: one probability per legal move is needed");
@@ -118,19 +118,29 @@ inline move_quality score_policy(const analysed_position& a, std::span<const dou
   return q;
 }
 
-/// @brief The probabilities a move-token model gives to each analysed move at temperature τ,
-/// from one row of logits (illegal tokens dropped: resampling until legal, as the player does).
+/// @brief The distribution a move-token model samples from at temperature τ, restricted to the
+/// legal moves: what resampling until a legal move comes out draws (softmax over the legal
+/// moves' logits at τ, so that at small τ it is the argmax among legal moves even when the
+/// overall argmax is illegal).
 /// @param a the position.
 /// @param logits the model's logits for the next token (vocabulary row).
 /// @param tau the temperature.
 /// @param scratch reused buffer (vocabulary size).
-/// @return one probability per `a.moves` entry, not renormalised (their sum is the legal mass).
+/// @param legal_mass receives, when not null, the probability the unrestricted sampler puts on legal moves.
+/// @return one probability per `a.moves` entry, summing to 1.
 inline std::vector<double> policy_over_moves(const analysed_position& a, std::span<const float> logits, double tau,
-                                             std::vector<double>& scratch) {
-  scratch.resize(logits.size());
-  probabilities(logits, tau, std::span<double>(scratch));
+                                             std::vector<double>& scratch, double* legal_mass = nullptr) {
+  if (legal_mass) {
+    scratch.resize(logits.size());
+    probabilities(logits, tau, std::span<double>(scratch));
+    double mass = 0.0;
+    for (move m : a.moves) mass += scratch[static_cast<std::size_t>(move_token(m))];
+    *legal_mass = mass;
+  }
+  std::vector<float> legal(a.moves.size());
+  for (std::size_t i = 0; i < a.moves.size(); ++i) legal[i] = logits[static_cast<std::size_t>(move_token(a.moves[i]))];
   std::vector<double> out(a.moves.size());
-  for (std::size_t i = 0; i < a.moves.size(); ++i) out[i] = scratch[static_cast<std::size_t>(move_token(a.moves[i]))];
+  probabilities(std::span<const float>(legal), tau, std::span<double>(out));
   return out;
 }
 

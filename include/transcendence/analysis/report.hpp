@@ -53,6 +53,10 @@ struct dataset_result {
   double validation_loss = 0.0;         ///< The model's validation loss (nats per token).
   std::vector<temperature_result> temperatures;  ///< One entry per τ, in increasing τ.
   std::optional<favor_histogram> favor;  ///< Gain of τ = 0.001 over τ = 1 per position.
+  /// Ratings of the same model under a second illegal-move protocol (e.g. legal-move masking when
+  /// the primary one is the paper's resampling), shown as a second curve; empty: none.
+  std::vector<temperature_result> secondary;
+  std::string secondary_label;          ///< Name of the second protocol (`masked`, `resample`).
 
   /// @brief The result at a temperature.
   /// @param tau the temperature.
@@ -74,8 +78,13 @@ struct dataset_result {
 
   /// @brief Transcendence: at some τ < 1 the model's whole 95% interval lies above the cap's.
   /// @return the verdict.
-  [[nodiscard]] bool transcended() const noexcept {
-    return std::any_of(temperatures.begin(), temperatures.end(),
+  [[nodiscard]] bool transcended() const noexcept { return transcended(temperatures); }
+
+  /// @brief The transcendence verdict for another set of results against this dataset's cap.
+  /// @param results ratings per τ (e.g. @ref secondary).
+  /// @return whether some τ < 1 has its whole interval above the cap's.
+  [[nodiscard]] bool transcended(const std::vector<temperature_result>& results) const noexcept {
+    return std::any_of(results.begin(), results.end(),
                        [&](const temperature_result& t) { return t.tau < 1.0 && t.rating.lower > cap.upper; });
   }
 
@@ -127,8 +136,9 @@ inline nlohmann::json to_json_value(const dataset_result& d) {
   j["claim_holds"] = d.claim_holds();
   const auto captured = d.headroom_captured();
   j["headroom_captured"] = captured ? nlohmann::json(*captured) : nlohmann::json(nullptr);
-  nlohmann::json taus = nlohmann::json::array();
-  for (const auto& t : d.temperatures) {
+  const auto temperatures_json = [](const std::vector<temperature_result>& results) {
+    nlohmann::json taus = nlohmann::json::array();
+    for (const auto& t : results) {
     nlohmann::json e;
     e["tau"] = t.tau;
     e["rating"] = t.rating.rating;
@@ -145,8 +155,14 @@ inline nlohmann::json to_json_value(const dataset_result& d) {
       e["table1"] = {{"expected_reward", t.quality->expected_reward}, {"top1", t.quality->top1},
                      {"top3", t.quality->top3}, {"top5", t.quality->top5}, {"legal_mass", t.quality->legal_mass}};
     taus.push_back(e);
-  }
-  j["temperatures"] = taus;
+    }
+    return taus;
+  };
+  j["temperatures"] = temperatures_json(d.temperatures);
+  if (!d.secondary.empty())
+    j["secondary"] = {{"protocol", d.secondary_label},
+                      {"temperatures", temperatures_json(d.secondary)},
+                      {"transcended", d.transcended(d.secondary)}};
   if (d.favor) {
     j["favor"] = {{"edges", d.favor->edges},   {"counts", d.favor->counts},
                   {"mean", d.favor->mean},     {"share_helped", d.favor->share_helped},
@@ -213,7 +229,8 @@ inline std::string table1_csv(const std::vector<dataset_result>& datasets) {
 }
 
 /// @brief Writes the data files and the gnuplot script of the rating-vs-temperature figure: one
-/// curve per dataset with its 95% band, a dashed line at each cap and a dotted line at each oracle.
+/// curve per dataset with its 95% band, a dashed line at each cap, a dotted line at each oracle,
+/// and the second protocol's curve (dash-dot, no band) where there is one.
 /// @param directory where `rating_vs_temperature.dat`, `.gp` go (the script writes `.png` there).
 /// @param datasets the results.
 /// @return the path of the script (run it with `gnuplot`).
@@ -228,6 +245,16 @@ inline std::filesystem::path write_rating_plot(const std::filesystem::path& dire
       std::snprintf(buf, sizeof buf, "%g %.3f %.3f %.3f\n", t.tau, t.rating.rating, t.rating.lower, t.rating.upper);
       data += buf;
     }
+    data += "\n\n";
+  }
+  // Second-protocol curves follow, one block per dataset (empty blocks keep the indices aligned).
+  for (const auto& d : datasets) {
+    data += "# " + d.name + " " + d.secondary_label + "\n";
+    for (const auto& t : d.secondary) {
+      std::snprintf(buf, sizeof buf, "%g %.3f %.3f %.3f\n", t.tau, t.rating.rating, t.rating.lower, t.rating.upper);
+      data += buf;
+    }
+    if (d.secondary.empty()) data += "# none\n";
     data += "\n\n";
   }
   const auto dat = directory / "rating_vs_temperature.dat";
@@ -252,6 +279,11 @@ inline std::filesystem::path write_rating_plot(const std::filesystem::path& dire
     std::snprintf(buf, sizeof buf, "%.3f with lines dt 2 lw 1.5 lc rgb '%s' title '%s cap %.0f', ", d.cap.rating, c,
                   d.name.c_str(), d.cap.rating);
     plot += buf;
+    if (!d.secondary.empty()) {
+      std::snprintf(buf, sizeof buf, "'' index %zu using 1:2 with linespoints dt 4 lw 1.5 pt 6 lc rgb '%s' title '%s (%s)', ",
+                    datasets.size() + i, c, d.name.c_str(), d.secondary_label.c_str());
+      plot += buf;
+    }
     if (d.oracle) {
       std::snprintf(buf, sizeof buf, "%.3f with lines dt 3 lw 1.5 lc rgb '%s' title '%s oracle %.0f', ", d.oracle->rating,
                     c, d.name.c_str(), d.oracle->rating);
