@@ -1,12 +1,29 @@
 #define BOOST_TEST_MODULE model_kv_cache
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <vector>
 
 #include "transcendence/backend/reference.hpp"
 #include "transcendence/core/random.hpp"
 #include "transcendence/model/kv_cache.hpp"
+
+// Counts heap allocations through operator new (std containers, strings, the cache's code).
+namespace {
+std::atomic<long> g_allocations{0};
+}
+// GCC cannot see that these replace the global operators and reports malloc/free as mismatched.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 using namespace transcendence;
 using model_t = gpt_model<reference_backend>;
@@ -181,4 +198,25 @@ BOOST_AUTO_TEST_CASE(misuse_is_reported) {
   cache.step(fine, two, logits);  // the failed call left no state behind
   BOOST_TEST(cache.length(0) == 1);
   BOOST_TEST(cache.length(1) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(decoding_steps_do_not_allocate) {
+  reference_backend be;
+  auto m = make_model(be, false);
+  cache_t cache(m, 4);
+  rng gen(12);
+  const auto s = random_sequence(gen, 12, m.config());
+  std::vector<float> logits(4 * 11);
+  const std::vector<std::int64_t> slots{2, 0, 3, 1};
+  std::vector<token_id> tokens(4);
+  for (std::int64_t slot = 0; slot < 4; ++slot) cache.append(slot, std::span(s.tokens).first(2), {}, s.features(0, 2));
+  const long before = g_allocations.load();
+  for (std::size_t pos = 2; pos < 12; ++pos) {
+    for (std::size_t i = 0; i < 4; ++i) tokens[i] = s.tokens[pos];
+    const std::uint64_t offsets[] = {0, 1, 2, 2, 3};  // features are optional per call
+    const feature_id ids[] = {1, 8, 0};
+    cache.step(slots, tokens, logits, {ids, offsets});
+  }
+  BOOST_TEST(g_allocations.load() - before == 0, (g_allocations.load() - before) << " allocations in 10 batched steps");
+  BOOST_TEST(cache.length(3) == 12);
 }
