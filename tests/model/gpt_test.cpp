@@ -92,6 +92,28 @@ BOOST_AUTO_TEST_CASE(bad_batches_are_rejected) {
   BOOST_CHECK_THROW(m.backward(), config_error);  // no successful forward with targets yet
 }
 
+BOOST_AUTO_TEST_CASE(changing_shapes_reuse_or_grow_the_workspace_without_changing_results) {
+  const gpt_config c{.vocab_size = 10, .context = 8, .n_layer = 2, .n_head = 2, .d_model = 8};
+  reference_backend be;
+  model_t shared(be, c, 4);
+  rng gen(6);
+  std::vector<token_id> in(24), tgt(24);
+  for (auto& t : in) t = static_cast<token_id>(gen.below(10));
+  for (auto& t : tgt) t = static_cast<token_id>(gen.below(10));
+  const std::int64_t shapes[][2] = {{2, 3}, {1, 8}, {3, 2}, {3, 8}, {2, 5}};
+  for (const auto& sh : shapes) {
+    const auto n = static_cast<std::size_t>(sh[0] * sh[1]);
+    const token_batch b{.batch = sh[0], .length = sh[1], .inputs = std::span(in).first(n),
+                        .targets = std::span(tgt).first(n)};
+    model_t fresh(be, c, 4);
+    BOOST_TEST(shared.forward(b) == fresh.forward(b), "shape " << sh[0] << "x" << sh[1]);
+    std::vector<float> l1(n * 10), l2(n * 10);
+    shared.get_logits(l1);
+    fresh.get_logits(l2);
+    BOOST_TEST(l1 == l2, boost::test_tools::per_element());
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // The whole model against central finite differences of the mean loss, every parameter.
