@@ -1211,8 +1211,11 @@ std::vector<fs::path> stage_report(context& ctx) {
     json dj = to_json_value(results[i]);
     // The headroom gate as the ladder measured it (its own fit, before any model played).
     const json ladder = read_json(ctx.dir(p.datasets[i]) / "ladder.json");
-    dj["gate"] = {{"headroom", ladder.value("headroom", 0.0)}, {"confirmed", ladder.value("gate", false)},
-                  {"best_expert", ladder.value("best_expert", std::string())}};
+    if (ladder.contains("headroom"))
+      dj["gate"] = {{"headroom", ladder.at("headroom")}, {"confirmed", ladder.at("gate")},
+                    {"best_expert", ladder.at("best_expert")}};
+    else
+      dj["gate"] = nullptr;  // human data: no oracle
     ds.push_back(dj);
   }
   j["datasets"] = ds;

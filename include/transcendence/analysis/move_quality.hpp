@@ -99,7 +99,7 @@ struct move_quality {
 /// @brief Scores a policy over an analysed position's moves.
 /// @param a the position.
 /// @param probs probability of each move of `a.moves` (same order; renormalised here).
-/// @return its quality (legal_mass is the sum of @p probs; set it from @ref policy_over_moves for a model).
+/// @return its quality (legal_mass is the sum of @p probs; set it from `policy_over_moves` for a model).
 /// @throws config_error on a size mismatch or an all-zero policy.
 inline move_quality score_policy(const analysed_position& a, std::span<const double> probs) {
   if (probs.size() != a.moves.size()) throw config_error("score_policy: one probability per legal move is needed");
@@ -188,7 +188,7 @@ struct favor_histogram {
   double top_decile_share = 0.0;       ///< Share of the total positive gain that the best 10% of positions give.
 };
 
-/// @brief Builds a @ref favor_histogram from per-position gains.
+/// @brief Builds a `favor_histogram` from per-position gains.
 /// @param gains gain per position (e.g. reward at τ = 0.001 minus reward at τ = 1).
 /// @param bins number of bins over [−0.5, 0.5] (values outside go to the end bins).
 /// @return the histogram.

@@ -201,7 +201,7 @@ inline std::string table1_markdown(const std::vector<dataset_result>& datasets) 
   return out;
 }
 
-/// @brief The Table 1 analogue as CSV (same columns as @ref table1_markdown, numbers unformatted).
+/// @brief The Table 1 analogue as CSV (same columns as `table1_markdown`, numbers unformatted).
 /// @param datasets the results.
 /// @return the CSV text with a header line.
 inline std::string table1_csv(const std::vector<dataset_result>& datasets) {
