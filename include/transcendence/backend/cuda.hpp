@@ -95,7 +95,7 @@ inline cuda_gemm_call cuda_map_gemm(const gemm_desc& d) {
 }  // namespace detail
 
 /// @brief Owning, zero-filled buffer of `T` in GPU memory (cudaMalloc); movable, not copyable.
-/// @tparam T element type (float for activations and parameters, @ref token_id for ids).
+/// @tparam T element type (float for activations and parameters, `token_id` for ids).
 template <class T>
 class cuda_device_buffer {
  public:
