@@ -124,9 +124,10 @@ void conform(const std::string& what, const floats& host, const indices& ids, Op
   expect_close(what, run(ref, host, ids, op), run(gpu(), host, ids, op), atol, rtol);
 }
 
-// Odd, small and large shapes: rows narrower than a warp, wider than a block, many blocks.
-const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{1, 1},   {1, 7},   {3, 5},     {7, 33},
-                                                                   {17, 64}, {65, 31}, {130, 257}, {301, 96}};
+// Odd, small and large shapes: rows narrower than a warp, wider than a block, many blocks, and
+// enough rows for the column sums to split into chunks.
+const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {
+    {1, 1}, {1, 7}, {3, 5}, {7, 33}, {17, 64}, {65, 31}, {130, 257}, {301, 96}, {1500, 45}};
 
 std::string shape_name(const char* op, std::int64_t rows, std::int64_t cols) {
   return std::string(op) + " " + std::to_string(rows) + "x" + std::to_string(cols);
@@ -478,7 +479,7 @@ BOOST_AUTO_TEST_CASE(optimizer_ops) {
 
 BOOST_AUTO_TEST_CASE(column_sums_are_deterministic) {
   rng gen(28);
-  const std::int64_t rows = 300, cols = 200;
+  const std::int64_t rows = 3000, cols = 200;  // 5 chunks of rows
   const auto n = static_cast<std::size_t>(rows * cols), c = static_cast<std::size_t>(cols);
   const floats in = {random_vector(gen, n), random_vector(gen, c), std::vector<float>(static_cast<std::size_t>(rows)),
                      std::vector<float>(static_cast<std::size_t>(rows), 1.0F), random_vector(gen, n),

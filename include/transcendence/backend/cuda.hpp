@@ -229,7 +229,9 @@ class cuda_backend {
         m_stream(std::exchange(other.m_stream, nullptr)),
         m_blas(std::exchange(other.m_blas, nullptr)),
         m_flags(std::exchange(other.m_flags, nullptr)),
-        m_partials(std::exchange(other.m_partials, nullptr)) {}
+        m_partials(std::exchange(other.m_partials, nullptr)),
+        m_scratch(std::exchange(other.m_scratch, nullptr)),
+        m_scratch_size(std::exchange(other.m_scratch_size, 0)) {}
   /// @brief Releases this backend's resources and takes the other's. @param other the source.
   /// @return *this.
   cuda_backend& operator=(cuda_backend&& other) noexcept {
@@ -240,6 +242,8 @@ class cuda_backend {
       m_blas = std::exchange(other.m_blas, nullptr);
       m_flags = std::exchange(other.m_flags, nullptr);
       m_partials = std::exchange(other.m_partials, nullptr);
+      m_scratch = std::exchange(other.m_scratch, nullptr);
+      m_scratch_size = std::exchange(other.m_scratch_size, 0);
     }
     return *this;
   }
@@ -327,8 +331,14 @@ class cuda_backend {
   void bias_backward(const float* dy, float* dbias, std::int64_t rows, std::int64_t cols) {
     check_shape("bias_backward", rows, cols);
     if (rows == 0 || cols == 0) return;
-    launch(detail::cuda_bias_backward_kernel<float>, column_blocks(cols), detail::cuda_block_threads, "bias_backward",
-           dy, dbias, rows, cols);
+    const std::int64_t chunk_rows = column_chunk_rows(rows);
+    const auto chunks = static_cast<unsigned>((rows + chunk_rows - 1) / chunk_rows);
+    float* partial = chunks > 1 ? scratch(static_cast<std::size_t>(chunks) * static_cast<std::size_t>(cols)) : nullptr;
+    launch(detail::cuda_bias_backward_kernel<float>, dim3(column_blocks(cols), chunks), detail::cuda_block_threads,
+           "bias_backward", dy, dbias, partial, rows, cols, chunk_rows);
+    if (chunks > 1)
+      launch_elementwise(detail::cuda_add_chunks_kernel<float>, cols, "bias_backward (chunks)",
+                         static_cast<const float*>(partial), static_cast<int>(chunks), cols, cols, dbias);
   }
 
   /// @brief Row-wise layer normalisation y = (x − mean)·rstd·gamma + beta, saving mean and rstd.
@@ -353,8 +363,20 @@ class cuda_backend {
     if (rows == 0 || cols == 0) return;
     launch(detail::cuda_layer_norm_backward_kernel<float>, row_blocks(rows), row_threads(cols), "layer_norm_backward",
            x, gamma, mean, rstd, dy, dx, rows, cols);
-    launch(detail::cuda_layer_norm_params_kernel<float>, column_blocks(cols), detail::cuda_block_threads,
-           "layer_norm_backward (parameters)", x, mean, rstd, dy, dgamma, dbeta, rows, cols);
+    const std::int64_t chunk_rows = column_chunk_rows(rows);
+    const auto chunks = static_cast<unsigned>((rows + chunk_rows - 1) / chunk_rows);
+    float* partial =
+        chunks > 1 ? scratch(2 * static_cast<std::size_t>(chunks) * static_cast<std::size_t>(cols)) : nullptr;
+    launch(detail::cuda_layer_norm_params_kernel<float>, dim3(column_blocks(cols), chunks), detail::cuda_block_threads,
+           "layer_norm_backward (parameters)", x, mean, rstd, dy, dgamma, dbeta, partial, rows, cols, chunk_rows);
+    if (chunks > 1) {
+      const float* sums = partial;
+      launch_elementwise(detail::cuda_add_chunks_kernel<float>, cols, "layer_norm_backward (dgamma chunks)", sums,
+                         static_cast<int>(chunks), 2 * cols, cols, dgamma);
+      if (dbeta != nullptr)
+        launch_elementwise(detail::cuda_add_chunks_kernel<float>, cols, "layer_norm_backward (dbeta chunks)",
+                           sums + cols, static_cast<int>(chunks), 2 * cols, cols, dbeta);
+    }
   }
 
   /// @brief Exact GELU y = x·Φ(x). @param x input. @param y output. @param n elements.
@@ -553,10 +575,10 @@ class cuda_backend {
     throw config_error(message);
   }
 
-  /// Launches kernel<<<blocks, threads, 0, stream>>>(args...) and reports a failed launch.
+  /// Launches kernel<<<grid, threads, 0, stream>>>(args...) and reports a failed launch.
   template <class... Params, class... Args>
-  void launch(void (*kernel)(Params...), unsigned blocks, int threads, const char* what, Args... args) {
-    kernel<<<blocks, static_cast<unsigned>(threads), 0, m_stream>>>(args...);
+  void launch(void (*kernel)(Params...), dim3 grid, int threads, const char* what, Args... args) {
+    kernel<<<grid, static_cast<unsigned>(threads), 0, m_stream>>>(args...);
     detail::cuda_check(cudaGetLastError(), what);
   }
 
@@ -580,6 +602,25 @@ class cuda_backend {
     if (cols <= 64) return 64;
     if (cols <= 128) return 128;
     return detail::cuda_block_threads;
+  }
+  /// Rows per chunk of a column sum: a single chunk (no second pass) below 1024 rows, else up to
+  /// 64 chunks of at least 512 rows, so that tall matrices keep the whole GPU busy.
+  static std::int64_t column_chunk_rows(std::int64_t rows) {
+    const std::int64_t chunks = std::clamp<std::int64_t>(rows / 512, 1, 64);
+    return (rows + chunks - 1) / chunks;
+  }
+  /// Device scratch of at least n floats, grown (never shrunk) on demand.
+  float* scratch(std::size_t n) {
+    if (n > m_scratch_size) {
+      // Queued ops may still read the old scratch: let them finish before freeing it.
+      detail::cuda_check(cudaStreamSynchronize(m_stream), "cudaStreamSynchronize (scratch)");
+      if (m_scratch != nullptr) static_cast<void>(cudaFree(m_scratch));
+      m_scratch = nullptr;
+      m_scratch_size = 0;
+      detail::cuda_check(cudaMalloc(&m_scratch, n * sizeof(float)), "cudaMalloc (scratch)");
+      m_scratch_size = n;
+    }
+    return m_scratch;
   }
   static unsigned column_blocks(std::int64_t cols) {
     return static_cast<unsigned>((cols + detail::cuda_column_tile - 1) / detail::cuda_column_tile);
@@ -631,6 +672,9 @@ class cuda_backend {
     if (m_stream != nullptr) static_cast<void>(cudaStreamDestroy(m_stream));
     if (m_flags != nullptr) static_cast<void>(cudaFree(m_flags));
     if (m_partials != nullptr) static_cast<void>(cudaFree(m_partials));
+    if (m_scratch != nullptr) static_cast<void>(cudaFree(m_scratch));
+    m_scratch = nullptr;
+    m_scratch_size = 0;
     m_blas = nullptr;
     m_stream = nullptr;
     m_flags = nullptr;
@@ -642,6 +686,8 @@ class cuda_backend {
   cublasHandle_t m_blas = nullptr;
   int* m_flags = nullptr;        // device error word (see check_flags)
   double* m_partials = nullptr;  // sum_squares scratch: cuda_sum_blocks partials, then the result
+  float* m_scratch = nullptr;    // column-sum chunks (see scratch())
+  std::size_t m_scratch_size = 0;
 };
 
 static_assert(backend<cuda_backend>, "cuda_backend must model transcendence::backend (backend/concepts.hpp)");

@@ -104,25 +104,42 @@ __global__ void cuda_scale_matrices_kernel(F* c, std::int64_t m, std::int64_t n,
   }
 }
 
-// Column sums: blocks of 256 threads cover 32 columns; thread (lane, row group) sums every 8th
-// row of its column, then the 8 partial sums are added in a fixed order.
+// Column sums (bias and layer-norm parameter gradients): a block covers 32 columns of one chunk of
+// rows (blockIdx.y); thread (lane, group) sums every 8th row of its column in the chunk, and the 8
+// partial sums are added in a fixed order. With one chunk the block adds its sums to the output;
+// with several, chunk y writes them to partial[y·stride + c] and cuda_add_chunks_kernel adds the
+// chunks in order: deterministic, and enough blocks to fill the GPU when rows ≫ columns.
 inline constexpr int cuda_column_tile = 32;
 inline constexpr int cuda_column_groups = cuda_block_threads / cuda_column_tile;
 
 template <class F>
-__global__ void cuda_bias_backward_kernel(const F* dy, F* dbias, std::int64_t rows, std::int64_t cols) {
-  __shared__ F partial[cuda_column_groups][cuda_column_tile + 1];
+__global__ void cuda_bias_backward_kernel(const F* dy, F* dbias, F* partial, std::int64_t rows, std::int64_t cols,
+                                          std::int64_t chunk_rows) {
+  __shared__ F sums[cuda_column_groups][cuda_column_tile + 1];
   const int lane = static_cast<int>(threadIdx.x) % cuda_column_tile;
   const int group = static_cast<int>(threadIdx.x) / cuda_column_tile;
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * cuda_column_tile + lane;
+  const std::int64_t r0 = static_cast<std::int64_t>(blockIdx.y) * chunk_rows;
+  const std::int64_t r1 = r0 + chunk_rows < rows ? r0 + chunk_rows : rows;
   F s = 0;
   if (c < cols)
-    for (std::int64_t r = group; r < rows; r += cuda_column_groups) s += dy[r * cols + c];
-  partial[group][lane] = s;
+    for (std::int64_t r = r0 + group; r < r1; r += cuda_column_groups) s += dy[r * cols + c];
+  sums[group][lane] = s;
   __syncthreads();
   if (group == 0 && c < cols) {
-    for (int g = 1; g < cuda_column_groups; ++g) s += partial[g][lane];
-    dbias[c] += s;
+    for (int g = 1; g < cuda_column_groups; ++g) s += sums[g][lane];
+    if (gridDim.y == 1) dbias[c] += s;
+    else partial[static_cast<std::int64_t>(blockIdx.y) * cols + c] = s;
+  }
+}
+
+/// out[c] += Σ_chunk partial[chunk·stride + c], chunks in order.
+template <class F>
+__global__ void cuda_add_chunks_kernel(const F* partial, int chunks, std::int64_t stride, std::int64_t cols, F* out) {
+  for (std::int64_t c = cuda_thread_index(); c < cols; c += cuda_grid_stride()) {
+    F s = 0;
+    for (int k = 0; k < chunks; ++k) s += partial[k * stride + c];
+    out[c] += s;
   }
 }
 
@@ -170,32 +187,42 @@ __global__ void cuda_layer_norm_backward_kernel(const F* x, const F* gamma, cons
   }
 }
 
-/// dgamma += Σ_r dy·x̂ and dbeta += Σ_r dy (dbeta may be null), column by column.
+/// dgamma += Σ_r dy·x̂ and dbeta += Σ_r dy (dbeta may be null), column by column and chunk by
+/// chunk as in cuda_bias_backward_kernel; chunk y writes dgamma's sums at partial[2y·cols + c]
+/// and dbeta's at partial[(2y + 1)·cols + c].
 template <class F>
 __global__ void cuda_layer_norm_params_kernel(const F* x, const F* mean, const F* rstd, const F* dy, F* dgamma,
-                                              F* dbeta, std::int64_t rows, std::int64_t cols) {
-  __shared__ F partial_g[cuda_column_groups][cuda_column_tile + 1];
-  __shared__ F partial_b[cuda_column_groups][cuda_column_tile + 1];
+                                              F* dbeta, F* partial, std::int64_t rows, std::int64_t cols,
+                                              std::int64_t chunk_rows) {
+  __shared__ F sums_g[cuda_column_groups][cuda_column_tile + 1];
+  __shared__ F sums_b[cuda_column_groups][cuda_column_tile + 1];
   const int lane = static_cast<int>(threadIdx.x) % cuda_column_tile;
   const int group = static_cast<int>(threadIdx.x) / cuda_column_tile;
   const std::int64_t c = static_cast<std::int64_t>(blockIdx.x) * cuda_column_tile + lane;
+  const std::int64_t r0 = static_cast<std::int64_t>(blockIdx.y) * chunk_rows;
+  const std::int64_t r1 = r0 + chunk_rows < rows ? r0 + chunk_rows : rows;
   F sg = 0, sb = 0;
   if (c < cols)
-    for (std::int64_t r = group; r < rows; r += cuda_column_groups) {
+    for (std::int64_t r = r0 + group; r < r1; r += cuda_column_groups) {
       const F d = dy[r * cols + c];
       sg += d * (x[r * cols + c] - mean[r]) * rstd[r];
       sb += d;
     }
-  partial_g[group][lane] = sg;
-  partial_b[group][lane] = sb;
+  sums_g[group][lane] = sg;
+  sums_b[group][lane] = sb;
   __syncthreads();
   if (group == 0 && c < cols) {
     for (int g = 1; g < cuda_column_groups; ++g) {
-      sg += partial_g[g][lane];
-      sb += partial_b[g][lane];
+      sg += sums_g[g][lane];
+      sb += sums_b[g][lane];
     }
-    dgamma[c] += sg;
-    if (dbeta != nullptr) dbeta[c] += sb;
+    if (gridDim.y == 1) {
+      dgamma[c] += sg;
+      if (dbeta != nullptr) dbeta[c] += sb;
+    } else {
+      partial[2 * static_cast<std::int64_t>(blockIdx.y) * cols + c] = sg;
+      partial[(2 * static_cast<std::int64_t>(blockIdx.y) + 1) * cols + c] = sb;
+    }
   }
 }
 
