@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything and runs the tests: the README's second quick-start command, and what CI runs.
-#   bash run_tests.sh            unit tests + docs, then the unit tests again under ASan + UBSan
+#   bash run_tests.sh            unit, docs and short fuzz tests, then the unit tests again under ASan + UBSan
 #   bash run_tests.sh --slow     also the tests labelled 'slow'
 #   bash run_tests.sh --no-sanitize   skip the sanitizer pass
 # Build trees: build/ (Release) and build-sanitize/ (Debug, ASan+UBSan).
@@ -23,8 +23,8 @@ jobs=$(nproc)
 echo "== Release build and tests"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$jobs"
-labels='unit|docs'
-if ((slow)); then labels='unit|docs|slow'; fi
+labels='unit|docs|fuzz'
+if ((slow)); then labels='unit|docs|fuzz|slow'; fi
 ctest --test-dir build -L "$labels" -j"$jobs" --output-on-failure --timeout 900
 
 if ((sanitize)); then
