@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "transcendence/core/random.hpp"
 #include "transcendence/model/adamw.hpp"
 #include "transcendence/model/gpt.hpp"
+#include "transcendence/model/kv_cache.hpp"
 
 // Op-by-op conformance of cuda_backend against reference_backend (the same host inputs through
 // both backends' whole memory half; every output buffer, accumulated gradients included, within
@@ -48,14 +50,28 @@ boost::test_tools::assertion_result needs_no_gpu(utf::test_unit_id) {
   return result;
 }
 
-/// Says once, in the test output, that the GPU suites did not run.
-struct announce_skip {
-  announce_skip() {
+/// One backend for the whole GPU run: creating a cuBLAS handle per check would dominate.
+std::unique_ptr<cuda_backend>& shared_backend() {
+  static std::unique_ptr<cuda_backend> backend;
+  return backend;
+}
+cuda_backend& gpu() {
+  if (!shared_backend()) shared_backend() = std::make_unique<cuda_backend>();
+  return *shared_backend();
+}
+
+/// Says once, in the test output, that the GPU suites did not run; releases the shared backend
+/// before the CUDA runtime shuts down at exit.
+struct gpu_fixture {
+  gpu_fixture() {
     if (!gpu_present())
       std::cout << "backend_cuda: no CUDA device (cudaGetDeviceCount), GPU conformance tests SKIPPED\n";
   }
+  gpu_fixture(const gpu_fixture&) = delete;
+  gpu_fixture& operator=(const gpu_fixture&) = delete;
+  ~gpu_fixture() { shared_backend().reset(); }
 };
-BOOST_TEST_GLOBAL_FIXTURE(announce_skip);
+BOOST_TEST_GLOBAL_FIXTURE(gpu_fixture);
 
 std::vector<float> random_vector(rng& gen, std::size_t n, double scale = 1.0) {
   std::vector<float> v(n);
@@ -108,12 +124,6 @@ void expect_close(const std::string& what, const floats& ref, const floats& got,
                                    << (ref[i].empty() ? 0.0F : ref[i][at]) << " cuda "
                                    << (got[i].empty() ? 0.0F : got[i][at]) << " (excess " << worst << ")");
   }
-}
-
-/// One backend for the whole GPU run: creating a cuBLAS handle per check would dominate.
-cuda_backend& gpu() {
-  static cuda_backend backend;
-  return backend;
 }
 
 /// Runs the same op on both backends and compares all buffers.
@@ -589,6 +599,40 @@ BOOST_AUTO_TEST_CASE(tiny_gpt_trains_like_on_the_reference_backend) {
   rm.get_parameters(rp);
   gm.get_parameters(gp);
   BOOST_TEST(max_rel(gp, rp) < 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(kv_cache_decoding_matches_full_recomputation) {
+  // Incremental decoding scores new queries against cached keys (softmax offsets, one-row
+  // products): its logits must equal those of a full forward pass over the same sequence.
+  const gpt_config shape{.vocab_size = 19, .context = 24, .n_layer = 2, .n_head = 3, .d_model = 36,
+                         .feature_vocab = 13, .bias = true};
+  rng gen(3);
+  std::vector<token_id> in;
+  std::vector<feature_id> fids;
+  std::vector<std::uint64_t> offs{0};
+  for (int i = 0; i < 20; ++i) {
+    in.push_back(static_cast<token_id>(gen.below(19)));
+    for (std::uint64_t k = gen.below(4); k > 0; --k) fids.push_back(static_cast<feature_id>(gen.below(13)));
+    offs.push_back(fids.size());
+  }
+  gpt_model<cuda_backend> gm(gpu(), shape, 9, 0.2F);
+  const auto v = static_cast<std::size_t>(shape.vocab_size);
+  gm.forward({.batch = 1, .length = 20, .inputs = in, .feature_ids = fids, .feature_offsets = offs});
+  std::vector<float> want(20 * v), got(20 * v);
+  gm.get_logits(want);
+  gpt_kv_cache<cuda_backend> cache(gm, 2);
+  const feature_csr prompt{std::span(fids).first(offs[6]), std::span(offs).first(7)};
+  cache.append(1, std::span(in).first(6), std::span(got).first(6 * v), prompt);
+  for (std::size_t i = 6; i < 20; ++i) {
+    const std::int64_t slot = 1;
+    const feature_csr f{std::span(fids).subspan(offs[i], offs[i + 1] - offs[i]), std::span(offs).subspan(i, 2)};
+    cache.step(std::span(&slot, 1), std::span(in).subspan(i, 1), std::span(got).subspan(i * v, v), f);
+  }
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    worst = std::max(worst, std::abs(static_cast<double>(got[i]) - want[i]) / (1.0 + std::abs(static_cast<double>(want[i]))));
+  BOOST_TEST_MESSAGE("CUDA KV cache vs full forward: worst relative difference " << worst);
+  BOOST_TEST(worst < 1e-5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
