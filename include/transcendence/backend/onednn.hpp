@@ -865,8 +865,9 @@ class onednn_backend {
     // check_gemm already enforced what dnnl_sgemm checks, so a failure here is a oneDNN fault.
     std::atomic<bool> failed = false;
     const std::int64_t macs = d.batch * d.m * d.n * d.k;
-    // Batched: threads split the batch (sgemm inside a parallel region runs on its own thread).
-    const detail::onednn_thread_limit serial(d.batch == 1 && macs < detail::onednn_serial_macs);
+    // Small: everything on this thread (also each sgemm, which would otherwise start its own team).
+    // Large and batched: threads split the batch (sgemm inside a parallel region runs on its own thread).
+    const detail::onednn_thread_limit serial(macs < detail::onednn_serial_macs);
     TRANSCENDENCE_DETAIL_PARALLEL_FOR(d.batch == 1 || macs < detail::onednn_serial_macs ? 0 : detail::onednn_parallel_threshold)
     for (std::int64_t i = 0; i < d.batch; ++i) {
       const auto status = dnnl_sgemm(ta, tb, d.m, d.n, d.k, d.alpha, a + i * d.stride_a, d.lda, b + i * d.stride_b,
