@@ -73,11 +73,13 @@ namespace detail {
 /// team costs more than the work.
 inline constexpr std::int64_t onednn_parallel_threshold = 1 << 14;
 
-/// Below this many multiply-adds a product runs on one thread. On two cores a parallel region
-/// costs microseconds when both are free and a whole scheduler time slice when another process
-/// holds a core (measured: a 1×256×768 product took 14 ms instead of 20 µs while other programs
-/// were compiling); a single-row decoding step makes dozens of such small calls.
-inline constexpr std::int64_t onednn_serial_macs = 1 << 19;
+/// Below this many multiply-adds a few-row product runs on one thread. On two cores a parallel
+/// region costs microseconds when both are free and a whole scheduler time slice when another
+/// process holds a core (measured: a 1×256×768 product took 14 ms instead of 20 µs while other
+/// programs were compiling); a single-row decoding step makes dozens of such calls, and they are
+/// bound by memory bandwidth, which a second thread does not add to here (1×2048×512 from DRAM:
+/// 279 µs on one thread, 333 µs on two).
+inline constexpr std::int64_t onednn_serial_macs = 1 << 22;
 
 /// Runs oneDNN calls in its scope on the calling thread only (oneDNN sizes its OpenMP teams
 /// from omp_get_max_threads() at execution time).
