@@ -216,27 +216,38 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
 
 bool g_bf16 = false;  // --bf16: oneDNN products in bfloat16 with f32 accumulation (training only)
 
-std::string preset_fingerprint(const preset_config& p, std::uint64_t seed, bool mask) {
-  json j;
-  j["preset"] = p.name;
-  j["seed"] = seed;
-  j["mask"] = mask;
-  j["bf16"] = g_bf16;
+// One fingerprint per stage, covering exactly what that stage and the ones before it depend on, so
+// that changing a later knob (training steps, temperatures) keeps the earlier stages' outputs.
+std::vector<std::string> stage_fingerprints(const preset_config& p, std::uint64_t seed, bool mask,
+                                            const std::vector<fs::path>& pgn_files) {
   json ds = json::array();
   for (const auto& d : p.datasets) {
     const auto& c = d.population;
     ds.push_back({d.name, d.control, d.lichess_cap, c.experts, c.temperature_first, c.temperature_last,
                   c.blind_share_first, c.blind_share_last, c.noise_cp, c.shared_error, c.seed});
   }
-  j["datasets"] = ds;
-  j["data"] = {p.selfplay_games, p.max_fullmoves, p.ladder_games_per_pair, p.anchor, p.anchor_nodes, p.anchor_games};
-  j["model"] = {chess_model_tokens_name(p.tokens), p.n_layer, p.n_head, p.d_model, p.context, p.steps, p.batch,
-                p.seq_len, p.warmup, p.lr, p.min_lr, p.backend};
-  j["play"] = {p.both_protocols, p.taus, p.games_per_expert, p.expert_stride, p.games_vs_ladder, p.table1_positions, p.table1_depth};
-  const std::string text = j.dump();
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", crc32(std::as_bytes(std::span(text.data(), text.size()))));
-  return buf;
+  json files = json::array();
+  for (const auto& f : pgn_files) files.push_back(f.string());
+  const std::vector<json> parts{
+      {seed, ds, files, p.selfplay_games, p.max_fullmoves, chess_model_tokens_name(p.tokens)},     // data
+      {p.ladder_games_per_pair, p.anchor, p.anchor_nodes, p.anchor_games},                        // gate
+      {p.n_layer, p.n_head, p.d_model, p.context, p.steps, p.batch, p.seq_len, p.warmup, p.lr, p.min_lr, p.backend,
+       g_bf16},                                                                                    // train
+      {mask, p.both_protocols, p.taus, p.games_per_expert, p.expert_stride, p.games_vs_ladder},   // play
+      json::array(),                                                                               // rate
+      {p.table1_positions, p.table1_depth},                                                        // analyse
+      {p.name, p.summary},                                                                         // report
+  };
+  std::vector<std::string> out;
+  json so_far = json::array();
+  for (const json& part : parts) {
+    so_far.push_back(part);
+    const std::string text = so_far.dump();
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", crc32(std::as_bytes(std::span(text.data(), text.size()))));
+    out.emplace_back(buf);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,7 +259,7 @@ struct context {
   fs::path out;
   preset_config preset;
   std::uint64_t seed = 1;
-  std::string fingerprint;
+  std::vector<std::string> fingerprints;  // one per stage (see stage_fingerprints)
   std::size_t first_forced = stage_names.size();  // stages from here on rerun
   bool retrain = false;
   bool mask = false;
@@ -260,6 +271,7 @@ struct context {
   std::map<std::string, bool> stage_skipped;
 
   fs::path dir(const dataset_spec& d) const { return out / d.name; }
+  const std::string& fingerprint(const std::string& stage) const;
 };
 
 std::size_t stage_index(const std::string& name) {
@@ -267,6 +279,8 @@ std::size_t stage_index(const std::string& name) {
   if (it == stage_names.end()) throw config_error("unknown stage '" + name + "' (data, gate, train, play, rate, analyse, report)");
   return static_cast<std::size_t>(it - stage_names.begin());
 }
+
+const std::string& context::fingerprint(const std::string& stage) const { return fingerprints.at(stage_index(stage)); }
 
 json read_json(const fs::path& path) {
   try {
@@ -285,7 +299,7 @@ bool stage_valid(const context& ctx, const std::string& stage) {
   if (!fs::exists(manifest)) return false;
   try {
     const json j = read_json(manifest);
-    if (j.at("fingerprint").get<std::string>() != ctx.fingerprint) return false;
+    if (j.at("fingerprint").get<std::string>() != ctx.fingerprint(stage)) return false;
     for (const auto& f : j.at("outputs"))
       if (!fs::exists(ctx.out / f.get<std::string>())) return false;
   } catch (const std::exception&) {
@@ -296,7 +310,7 @@ bool stage_valid(const context& ctx, const std::string& stage) {
 
 void stage_done(context& ctx, const std::string& stage, double seconds, const std::vector<fs::path>& outputs) {
   json j;
-  j["fingerprint"] = ctx.fingerprint;
+  j["fingerprint"] = ctx.fingerprint(stage);
   j["seconds"] = seconds;
   json files = json::array();
   for (const auto& p : outputs) files.push_back(fs::relative(p, ctx.out).string());
@@ -643,7 +657,7 @@ std::vector<fs::path> stage_train(context& ctx) {
     tc.optimizer.warmup_steps = p.warmup;
     tc.optimizer.decay_steps = p.steps;
     tc.metadata = json{{"preset", p.name}, {"dataset", d.name}, {"seed", ctx.seed}, {"tokens", chess_model_tokens_name(p.tokens)},
-                       {"fingerprint", ctx.fingerprint},
+                       {"fingerprint", ctx.fingerprint("train")},
                        {"command", "chess_transcendence --preset " + p.name + " --seed " + std::to_string(ctx.seed) + " --train"}}
                       .dump();
     json info;
@@ -671,7 +685,7 @@ std::vector<fs::path> stage_train(context& ctx) {
       if (fs::exists(ckpt) && !ctx.forced_by_user.count("train")) {
         bool same = false;
         try {
-          same = json::parse(read_checkpoint(ckpt).metadata).value("fingerprint", std::string()) == ctx.fingerprint;
+          same = json::parse(read_checkpoint(ckpt).metadata).value("fingerprint", std::string()) == ctx.fingerprint("train");
         } catch (const std::exception&) {
           same = false;
         }
@@ -990,7 +1004,7 @@ std::vector<fs::path> stage_analyse(context& ctx) {
   if (fs::exists(cache)) {
     const json c = read_json(cache);
     if (c.value("count", std::size_t{0}) == p.table1_positions && c.value("depth", 0) == p.table1_depth &&
-        c.value("fingerprint", std::string()) == ctx.fingerprint)
+        c.value("fingerprint", std::string()) == ctx.fingerprint("analyse"))
       for (const auto& a : c.at("positions")) positions.push_back(analysed_from_json(a));
   }
   std::string engine_note;
@@ -1011,7 +1025,7 @@ std::vector<fs::path> stage_analyse(context& ctx) {
       json c;
       c["count"] = p.table1_positions;
       c["depth"] = p.table1_depth;
-      c["fingerprint"] = ctx.fingerprint;
+      c["fingerprint"] = ctx.fingerprint("analyse");
       json arr = json::array();
       for (const auto& a : positions) arr.push_back(analysed_json(a));
       c["positions"] = arr;
@@ -1452,14 +1466,7 @@ int main(int argc, char** argv) {
     ctx.ignore_gate = ignore_gate;
     ctx.rules.claims_are_automatic = true;
     ctx.rules.max_fullmoves = p.max_fullmoves;
-    ctx.fingerprint = preset_fingerprint(p, seed, mask);
-    if (!pgn.empty()) {
-      std::string files;
-      for (const auto& f : pgn) files.append(f).append(";");
-      char buf[16];
-      std::snprintf(buf, sizeof buf, "%08x", crc32(std::as_bytes(std::span(files.data(), files.size()))));
-      ctx.fingerprint += buf;
-    }
+    ctx.fingerprints = stage_fingerprints(p, seed, mask, ctx.pgn_files);
     for (const auto& f : force) ctx.first_forced = std::min(ctx.first_forced, stage_index(f));
     for (std::size_t i = ctx.first_forced; i < stage_names.size(); ++i) ctx.forced_by_user.insert(stage_names[i]);
     if (fresh) fs::remove_all(ctx.out);
