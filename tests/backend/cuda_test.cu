@@ -16,6 +16,7 @@
 
 #include "transcendence/backend/cuda.hpp"
 #include "transcendence/backend/reference.hpp"
+#include "conformance.hpp"
 #include "transcendence/core/random.hpp"
 #include "transcendence/model/adamw.hpp"
 #include "transcendence/model/gpt.hpp"
@@ -33,8 +34,14 @@ namespace utf = boost::unit_test;
 
 namespace {
 
-using floats = std::vector<std::vector<float>>;
-using indices = std::vector<std::vector<token_id>>;
+using backend_conformance::floats;
+using backend_conformance::indices;
+using backend_conformance::random_vector;
+using backend_conformance::run;
+
+void expect_close(const std::string& what, const floats& ref, const floats& got, double atol, double rtol) {
+  backend_conformance::expect_close(what, "cuda", ref, got, atol, rtol);
+}
 
 bool gpu_present() { return cuda_backend::device_count() > 0; }
 
@@ -72,59 +79,6 @@ struct gpu_fixture {
   ~gpu_fixture() { shared_backend().reset(); }
 };
 BOOST_TEST_GLOBAL_FIXTURE(gpu_fixture);
-
-std::vector<float> random_vector(rng& gen, std::size_t n, double scale = 1.0) {
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(gen.normal() * scale);
-  return v;
-}
-
-/// Uploads every host vector to backend b, runs op(b, float pointers, id pointers), downloads
-/// every float buffer (inputs and outputs alike) and returns them.
-template <class B, class Op>
-floats run(B& b, floats host, const indices& ids, Op&& op) {
-  std::vector<typename B::buffer_type> fb;
-  std::vector<typename B::index_buffer_type> ib;
-  for (const auto& h : host) {
-    fb.push_back(b.allocate(h.size()));
-    b.upload(fb.back(), h);
-  }
-  for (const auto& h : ids) {
-    ib.push_back(b.allocate_index(h.size()));
-    b.upload(ib.back(), h);
-  }
-  std::vector<float*> fp;
-  std::vector<const token_id*> ip;
-  for (auto& buf : fb) fp.push_back(b.data(buf));
-  for (auto& buf : ib) ip.push_back(b.data(std::as_const(buf)));
-  op(b, fp, ip);
-  b.synchronize();
-  for (std::size_t i = 0; i < host.size(); ++i) b.download(fb[i], host[i]);
-  return host;
-}
-
-/// Every element within atol + rtol·|reference|; reports the worst element of each buffer.
-void expect_close(const std::string& what, const floats& ref, const floats& got, double atol, double rtol) {
-  BOOST_REQUIRE_EQUAL(ref.size(), got.size());
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    BOOST_REQUIRE_EQUAL(ref[i].size(), got[i].size());
-    double worst = 0.0;
-    std::size_t at = 0;
-    bool finite = true;
-    for (std::size_t j = 0; j < ref[i].size(); ++j) {
-      if (!std::isfinite(got[i][j])) finite = false;
-      const double excess = std::abs(static_cast<double>(ref[i][j]) - got[i][j]) - rtol * std::abs(ref[i][j]);
-      if (excess > worst) {
-        worst = excess;
-        at = j;
-      }
-    }
-    BOOST_TEST(finite, what << ": buffer " << i << " holds a non-finite value");
-    BOOST_TEST(worst <= atol, what << ": buffer " << i << " element " << at << " reference "
-                                   << (ref[i].empty() ? 0.0F : ref[i][at]) << " cuda "
-                                   << (got[i].empty() ? 0.0F : got[i][at]) << " (excess " << worst << ")");
-  }
-}
 
 /// Runs the same op on both backends and compares all buffers.
 template <class Op>
