@@ -231,8 +231,13 @@ class trainer {
         result.last_eval_loss = rec.eval_loss;
       }
       // Fixed-width fields: the bar keeps the status in a string that then never has to grow.
-      std::snprintf(status, sizeof status, "step %7lld loss %8.4f val %8.4f lr %.2e", static_cast<long long>(rec.step),
-                    rec.loss, result.last_eval_loss, static_cast<double>(rec.lr));
+      // Before the first evaluation there is no validation loss: show a dash, not "nan".
+      if (std::isnan(result.last_eval_loss))
+        std::snprintf(status, sizeof status, "step %7lld loss %8.4f val %8s lr %.2e", static_cast<long long>(rec.step),
+                      rec.loss, "-", static_cast<double>(rec.lr));
+      else
+        std::snprintf(status, sizeof status, "step %7lld loss %8.4f val %8.4f lr %.2e", static_cast<long long>(rec.step),
+                      rec.loss, result.last_eval_loss, static_cast<double>(rec.lr));
       bar.advance(static_cast<std::uint64_t>(tokens_per_step), status);
       if (on_step) on_step(rec);
       const bool stop = detail::stop_flag().load();
