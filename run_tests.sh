@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Builds everything and runs the tests: the README's second quick-start command, and what CI runs.
-#   bash run_tests.sh            unit, docs and short fuzz tests, then the unit tests again under ASan + UBSan
-#   bash run_tests.sh --slow     also the tests labelled 'slow'
+#   bash run_tests.sh            unit, slow (≈ 40 s here), docs and short fuzz tests, then the unit
+#                                tests again under ASan + UBSan
+#   bash run_tests.sh --fast     without the tests labelled 'slow'
 #   bash run_tests.sh --no-sanitize   skip the sanitizer pass
 # Build trees: build/ (Release) and build-sanitize/ (Debug, ASan+UBSan).
 set -euo pipefail
 cd "$(dirname "$0")"
 
-slow=0
+slow=1
 sanitize=1
 for arg in "$@"; do
   case "$arg" in
-    --slow) slow=1 ;;
+    --fast) slow=0 ;;
     --no-sanitize) sanitize=0 ;;
-    *) echo "usage: bash run_tests.sh [--slow] [--no-sanitize]" >&2; exit 2 ;;
+    *) echo "usage: bash run_tests.sh [--fast] [--no-sanitize]" >&2; exit 2 ;;
   esac
 done
 
