@@ -86,9 +86,20 @@ BOOST_AUTO_TEST_CASE(board_features_are_side_relative) {
   std::vector<feature_id> white, black;
   board_features::append(position::start(), white);
   board_features::append(parse_fen("rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR b KQkq - 0 1"), black);
-  BOOST_TEST(white.size() == 36U);  // 32 pieces + 4 castling rights
-  BOOST_TEST(black.size() == 37U);  // + Black to move
-  BOOST_TEST(black.back() == board_features::black_to_move);
+  const auto board_part = [](const std::vector<feature_id>& f) {
+    return std::vector<feature_id>(f.begin(), std::find_if(f.begin(), f.end(), [](feature_id id) {
+                                     return id >= board_features::attacked_by_them_base;
+                                   }));
+  };
+  BOOST_TEST(board_part(white).size() == 36U);  // 32 pieces + 4 castling rights
+  BOOST_TEST(board_part(black).size() == 37U);  // + Black to move
+  BOOST_TEST(board_part(black).back() == board_features::black_to_move);
+  // The attack facts mirror too: the whole feature lists agree once sorted.
+  std::vector<feature_id> ws = white, bs = black;
+  bs.erase(std::find(bs.begin(), bs.end(), board_features::black_to_move));
+  std::sort(ws.begin(), ws.end());
+  std::sort(bs.begin(), bs.end());
+  BOOST_TEST(ws == bs, boost::test_tools::per_element());
   std::vector<feature_id> w(white.begin(), white.begin() + 32), b(black.begin(), black.begin() + 32);
   std::sort(w.begin(), w.end());
   std::sort(b.begin(), b.end());
@@ -98,7 +109,38 @@ BOOST_AUTO_TEST_CASE(board_features_are_side_relative) {
   // En passant is a feature when a capture is possible.
   std::vector<feature_id> ep;
   board_features::append(parse_fen("4k3/8/8/3pP3/8/8/8/4K3 w - d6 0 2"), ep);
-  BOOST_TEST(ep.back() == board_features::en_passant_base + 3);
+  BOOST_TEST(board_part(ep).back() == board_features::en_passant_base + 3);
+}
+
+BOOST_AUTO_TEST_CASE(board_features_carry_attacks_and_pieces_en_prise) {
+  // White: Ke1, Nc3, Rh1; Black: Ke8, Qd5 (attacked by the knight: en prise to a cheaper
+  // piece), pawn a5 (unattacked), bishop h4 (attacked by the rook along the open h-file and
+  // undefended). Black's queen attacks the undefended rook on h1 along the long diagonal; the
+  // bishop checks the king through g3 and f2.
+  const position pos = parse_fen("4k3/8/8/p2q4/7b/2N5/1P6/4K2R w K - 0 1");
+  std::vector<feature_id> f;
+  board_features::append(pos, f);
+  const auto has = [&](feature_id id) { return std::find(f.begin(), f.end(), id) != f.end(); };
+  const auto sq = [](const char* name) { return static_cast<feature_id>((name[0] - 'a') + 8 * (name[1] - '1')); };
+  BOOST_TEST(has(board_features::theirs_en_prise_base + sq("d5")));
+  BOOST_TEST(has(board_features::theirs_en_prise_base + sq("h4")));
+  BOOST_TEST(!has(board_features::theirs_en_prise_base + sq("a5")));
+  BOOST_TEST(!has(board_features::mine_en_prise_base + sq("c3")));
+  BOOST_TEST(has(board_features::attacked_by_them_base + sq("h1")));  // the queen
+  BOOST_TEST(has(board_features::mine_en_prise_base + sq("h1")));
+  BOOST_TEST(has(board_features::attacked_by_them_base + sq("e1")));  // the bishop's check
+  BOOST_TEST(has(board_features::attacked_by_us_base + sq("h4")));    // the rook up the file
+  BOOST_TEST(!has(board_features::attacked_by_us_base + sq("h5")));   // ... blocked by the bishop
+  BOOST_TEST(has(board_features::attacked_by_us_base + sq("d5")));    // the knight
+  BOOST_TEST(pos.in_check());
+  // Seen from Black (mirrored squares): after 1. Kf1 Black's queen is attacked by the knight.
+  std::vector<feature_id> b;
+  const position black = parse_fen("4k3/8/8/p2q4/7b/2N5/1P6/5K1R b - - 1 1");
+  board_features::append(black, b);
+  const auto mirrored = [&](const char* name) { return sq(name) ^ 56; };
+  BOOST_TEST((std::find(b.begin(), b.end(), board_features::mine_en_prise_base + mirrored("d5")) != b.end()));
+  BOOST_TEST((std::find(b.begin(), b.end(), board_features::mine_en_prise_base + mirrored("h4")) != b.end()));
+  BOOST_TEST(f.size() <= board_features::max_features);
 }
 
 BOOST_AUTO_TEST_CASE(board_move_tokenizer_features_follow_the_game) {

@@ -79,8 +79,8 @@ class gpt_kv_cache {
     m_feature_offsets = b.allocate_index(z(r + 1));
     m_host_tokens.assign(z(r), 0);
     m_host_feature_offsets.assign(z(r + 1), 0);
-    if (c.feature_vocab > 0) {  // room for 64 features per row (a chess board has at most 35); grows if exceeded
-      m_host_feature_ids.assign(z(r * 64), 0);
+    if (c.feature_vocab > 0) {  // room for 256 features per row (a chess board with its attack facts has at most 198); grows if exceeded
+      m_host_feature_ids.assign(z(r * 256), 0);
       m_feature_ids = b.allocate_index(m_host_feature_ids.size());
     }
     m_host_logits.assign(z(r * c.vocab_size), 0.0F);
