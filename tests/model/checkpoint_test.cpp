@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE model_checkpoint
 #include <boost/test/unit_test.hpp>
 
+#include <bit>
+#include <cmath>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -94,6 +96,40 @@ BOOST_AUTO_TEST_CASE(round_trip_restores_weights_moments_state_and_metadata) {
   load_checkpoint(ckw, other);
   expect_format_error([&] { load_checkpoint(ckw, other, &opt2); }, "no optimizer state", "w.ckpt");
   BOOST_TEST(fs::file_size(weights) < fs::file_size(file));
+}
+
+BOOST_AUTO_TEST_CASE(bf16_parameters_halve_the_file_and_round_to_nearest_even) {
+  temp_dir dir;
+  trained t;
+  gpt_checkpoint ck = make_checkpoint(t.model, static_cast<const adamw_optimizer<reference_backend>*>(nullptr), training_state{}, "shipped");
+  const auto f32 = dir.path / "f32.ckpt";
+  write_checkpoint(f32, ck);
+  ck.bf16_parameters = true;
+  const auto half = dir.path / "bf16.ckpt";
+  write_checkpoint(half, ck);
+  const auto n = ck.parameters.size();
+  // Every parameter shrinks from 4 bytes to 2; the header, names and metadata stay.
+  BOOST_TEST(fs::file_size(f32) - fs::file_size(half) == 2 * n);
+  const auto back = read_checkpoint(half);
+  BOOST_TEST(back.bf16_parameters);
+  BOOST_TEST(back.metadata == "shipped");
+  for (std::size_t i = 0; i < n; ++i) {
+    const float x = ck.parameters[i], y = back.parameters[i];
+    // bfloat16 keeps 8 significant bits: relative error at most 2^-8, and y is representable.
+    BOOST_TEST_REQUIRE(std::abs(x - y) <= std::abs(x) * 0x1p-8F);
+    BOOST_TEST_REQUIRE((std::bit_cast<std::uint32_t>(y) & 0xffffU) == 0U);
+  }
+  // Round to nearest even on exact ties: 1 + 2^-8 lies halfway between 1 and 1 + 2^-7.
+  BOOST_TEST(detail::checkpoint_from_bf16(detail::checkpoint_to_bf16(1.0F + 0x1p-8F)) == 1.0F);
+  BOOST_TEST(detail::checkpoint_from_bf16(detail::checkpoint_to_bf16(1.0F + 3 * 0x1p-8F)) == 1.0F + 0x1p-6F);
+  BOOST_TEST(std::isnan(detail::checkpoint_from_bf16(detail::checkpoint_to_bf16(std::nanf("")))));
+  // A bf16 model loads and evaluates; moments cannot be stored with bf16 parameters.
+  reference_backend be2;
+  model_t other(be2, tiny, 5);
+  load_checkpoint(back, other);
+  gpt_checkpoint with_moments = make_checkpoint(t.model, &t.opt);
+  with_moments.bf16_parameters = true;
+  BOOST_CHECK_THROW(serialize_checkpoint(with_moments), config_error);
 }
 
 BOOST_AUTO_TEST_CASE(truncated_corrupted_and_foreign_files_are_rejected) {

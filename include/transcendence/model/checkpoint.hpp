@@ -6,7 +6,7 @@
 /// |---|---|
 /// | magic `TRNSGPT\0` | 8 bytes |
 /// | version | u32 |
-/// | flags (bit 0: optimizer moments present) | u32 |
+/// | flags (bit 0: optimizer moments present; bit 1: parameters stored as bfloat16) | u32 |
 /// | file size in bytes | u64 |
 /// | config: vocab, context, n_layer, n_head, d_model, feature_vocab, bias | 7 × i64 |
 /// | config: layer_norm_eps | f32 |
@@ -15,7 +15,7 @@
 /// | state: step, tokens_seen | 2 × i64 |
 /// | state: data RNG | 4 × u64 |
 /// | tensor count | u64 |
-/// | per tensor: name length (u32), name, rank (u32), dims (i64 each), values (f32) | |
+/// | per tensor: name length (u32), name, rank (u32), dims (i64 each), values (f32, or bf16 with flag 1) | |
 /// | if flag 0: first moments, then second moments | 2 × parameter count × f32 |
 /// | metadata length (u64), metadata bytes (free text, e.g. JSON) | |
 /// | CRC-32 of every byte before it | u32 |
@@ -70,6 +70,9 @@ struct gpt_checkpoint {
   std::vector<float> moment1;       ///< AdamW first moments (empty when not saved).
   std::vector<float> moment2;       ///< AdamW second moments (empty when not saved).
   std::string metadata;             ///< Free text (tokenizer name, command line, JSON, ...).
+  /// Store the parameters as bfloat16 (half the size; for shipping trained weights: evaluation
+  /// only, so no optimizer moments). Reading expands them back to f32.
+  bool bf16_parameters = false;
   std::string source;               ///< The file it was read from (for messages); empty when built in memory.
 };
 
@@ -121,6 +124,14 @@ class checkpoint_reader {
   std::size_t m_pos = 0;
 };
 
+// f32 -> bfloat16 bits, rounding to nearest even (NaN stays NaN), and back.
+inline std::uint16_t checkpoint_to_bf16(float x) noexcept {
+  const auto bits = std::bit_cast<std::uint32_t>(x);
+  if ((bits & 0x7f800000U) == 0x7f800000U && (bits & 0x007fffffU) != 0) return static_cast<std::uint16_t>((bits >> 16) | 0x40U);
+  return static_cast<std::uint16_t>((bits + 0x7fffU + ((bits >> 16) & 1U)) >> 16);
+}
+inline float checkpoint_from_bf16(std::uint16_t b) noexcept { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
+
 inline std::string shape_text(std::span<const std::int64_t> shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -148,10 +159,12 @@ inline std::string serialize_checkpoint(const gpt_checkpoint& ck) {
   const bool moments = !ck.moment1.empty();
   if (moments && (ck.moment1.size() != total || ck.moment2.size() != total))
     throw config_error("serialize_checkpoint: optimizer moments do not match the parameter count");
+  if (moments && ck.bf16_parameters)
+    throw config_error("serialize_checkpoint: bfloat16 parameters are for evaluation only; drop the optimizer moments");
   detail::checkpoint_writer w;
   w.put_bytes(detail::checkpoint_magic.data(), detail::checkpoint_magic.size());
   w.put(checkpoint_version);
-  w.put(static_cast<std::uint32_t>(moments ? 1U : 0U));
+  w.put(static_cast<std::uint32_t>((moments ? 1U : 0U) | (ck.bf16_parameters ? 2U : 0U)));
   w.put(std::uint64_t{0});  // file size, patched below
   const auto& c = ck.config;
   for (std::int64_t v : {c.vocab_size, c.context, c.n_layer, c.n_head, c.d_model, c.feature_vocab,
@@ -171,7 +184,11 @@ inline std::string serialize_checkpoint(const gpt_checkpoint& ck) {
     w.put_bytes(t.name.data(), t.name.size());
     w.put(static_cast<std::uint32_t>(t.shape.size()));
     for (std::int64_t s : t.shape) w.put(s);
-    w.put_bytes(ck.parameters.data() + t.offset, static_cast<std::size_t>(t.size) * sizeof(float));
+    if (ck.bf16_parameters) {
+      for (std::int64_t i = 0; i < t.size; ++i) w.put(detail::checkpoint_to_bf16(ck.parameters[static_cast<std::size_t>(t.offset + i)]));
+    } else {
+      w.put_bytes(ck.parameters.data() + t.offset, static_cast<std::size_t>(t.size) * sizeof(float));
+    }
   }
   if (moments) {
     w.put_bytes(ck.moment1.data(), total * sizeof(float));
@@ -212,9 +229,12 @@ inline gpt_checkpoint parse_checkpoint(std::string_view bytes, const std::string
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - sizeof stored_crc, sizeof stored_crc);
   if (crc32(bytes.substr(0, bytes.size() - sizeof stored_crc)) != stored_crc)
     r.fail("checkpoint checksum mismatch: the file is corrupted");
+  if (flags & ~3U) r.fail("unknown checkpoint flags " + std::to_string(flags));
+  if ((flags & 3U) == 3U) r.fail("bfloat16 parameters with optimizer moments (an invalid combination)");
 
   gpt_checkpoint ck;
   ck.source = source;
+  ck.bf16_parameters = (flags & 2U) != 0;
   auto& c = ck.config;
   c.vocab_size = r.get<std::int64_t>("config");
   c.context = r.get<std::int64_t>("config");
@@ -254,8 +274,17 @@ inline gpt_checkpoint parse_checkpoint(std::string_view bytes, const std::string
     if (shape != t.shape)
       r.fail("tensor '" + name + "' has shape " + detail::shape_text(shape) + ", expected " +
              detail::shape_text(t.shape));
-    const auto n = static_cast<std::size_t>(t.size) * sizeof(float);
-    std::memcpy(ck.parameters.data() + t.offset, r.take(n, "tensor values"), n);
+    if (ck.bf16_parameters) {
+      const char* v = r.take(static_cast<std::size_t>(t.size) * sizeof(std::uint16_t), "tensor values");
+      for (std::int64_t i = 0; i < t.size; ++i) {
+        std::uint16_t b;
+        std::memcpy(&b, v + i * 2, sizeof b);
+        ck.parameters[static_cast<std::size_t>(t.offset + i)] = detail::checkpoint_from_bf16(b);
+      }
+    } else {
+      const auto n = static_cast<std::size_t>(t.size) * sizeof(float);
+      std::memcpy(ck.parameters.data() + t.offset, r.take(n, "tensor values"), n);
+    }
   }
   if (flags & 1U) {
     const std::size_t n = ck.parameters.size() * sizeof(float);
