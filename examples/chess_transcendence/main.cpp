@@ -87,6 +87,9 @@ struct preset_config {
   std::int64_t steps = 1000, batch = 16, seq_len = 256, warmup = 100, eval_interval = 100;
   float lr = 1e-3F, min_lr = 1e-4F;
   std::string backend = "onednn";
+  // Whose shipped checkpoints (checkpoints/<shipped_from>-<dataset>.ckpt) this preset evaluates
+  // instead of training, unless --train is given; empty: its own name.
+  std::string shipped_from;
   // play
   std::vector<double> taus{0.001, 0.01, 0.1, 0.3, 0.5, 0.75, 1.0, 1.5};
   std::size_t games_per_expert = 2;  // per τ, per expert (colours alternate)
@@ -163,7 +166,9 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.table1_positions = 40;
     p.table1_depth = 6;
   } else if (name == "default") {
-    p.summary = "about 30 minutes on 2 cores: 3 datasets of 20k games, 4x192 board-aware models, ~4.6M training tokens each";
+    p.summary = "about 20 minutes on 2 cores: 3 datasets of 20k games, the headroom gate, and the shipped models of the "
+                "full preset played at 8 temperatures (--train: trains 4x192 models on ~4.6M tokens each instead, ~45 min)";
+    p.shipped_from = "full";
     p.datasets = standard_datasets(16, seed);
     p.selfplay_games = 20000;
     p.ladder_games_per_pair = 4;
@@ -172,25 +177,26 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.n_layer = 4, p.n_head = 6, p.d_model = 192, p.context = 192;
     p.steps = 1500, p.batch = 16, p.seq_len = 192, p.warmup = 100, p.eval_interval = 250;
     p.lr = 1.5e-3F, p.min_lr = 1.5e-4F;
-    p.games_per_expert = 4;
+    p.games_per_expert = 8;
     p.expert_stride = 1;
-    p.games_vs_ladder = 4;
+    p.games_vs_ladder = 8;
     p.table1_positions = 150;
     p.table1_depth = 8;
   } else if (name == "full") {
-    p.summary = "a few hours on 2 cores: 60k games per dataset, 6x384 models, ~40M training tokens each";
+    p.summary = "about 2 hours on 2 cores: 3 datasets of 40k games, 4x256 board-aware models, ~15M training tokens each "
+                "(bf16); its checkpoints are shipped";
     p.datasets = standard_datasets(16, seed);
-    p.selfplay_games = 60000;
+    p.selfplay_games = 40000;
     p.ladder_games_per_pair = 8;
     p.anchor_nodes = 20000;
     p.anchor_games = 8;
-    p.n_layer = 6, p.n_head = 6, p.d_model = 384, p.context = 192;
-    p.steps = 6000, p.batch = 32, p.seq_len = 192, p.warmup = 300, p.eval_interval = 500;
+    p.n_layer = 4, p.n_head = 4, p.d_model = 256, p.context = 192;
+    p.steps = 2500, p.batch = 32, p.seq_len = 192, p.warmup = 150, p.eval_interval = 250;
     p.lr = 1e-3F, p.min_lr = 1e-4F;
     p.games_per_expert = 8;
     p.expert_stride = 1;
     p.games_vs_ladder = 8;
-    p.table1_positions = 400;
+    p.table1_positions = 300;
     p.table1_depth = 10;
   } else if (name == "paper") {
     p.summary = "the paper's configuration for large hardware: 32-character transcripts, 16 layers x 512 (50M), "
@@ -219,7 +225,7 @@ bool g_bf16 = false;  // --bf16: oneDNN products in bfloat16 with f32 accumulati
 // One fingerprint per stage, covering exactly what that stage and the ones before it depend on, so
 // that changing a later knob (training steps, temperatures) keeps the earlier stages' outputs.
 std::vector<std::string> stage_fingerprints(const preset_config& p, std::uint64_t seed, bool mask,
-                                            const std::vector<fs::path>& pgn_files) {
+                                            const std::vector<fs::path>& pgn_files, const json& shipped) {
   json ds = json::array();
   for (const auto& d : p.datasets) {
     const auto& c = d.population;
@@ -228,11 +234,14 @@ std::vector<std::string> stage_fingerprints(const preset_config& p, std::uint64_
   }
   json files = json::array();
   for (const auto& f : pgn_files) files.push_back(f.string());
+  json train_part = {p.n_layer, p.n_head, p.d_model, p.context, p.steps, p.batch, p.seq_len, p.warmup, p.lr, p.min_lr,
+                     p.backend, g_bf16};
+  if (std::any_of(shipped.begin(), shipped.end(), [](const json& j) { return !j.is_null(); })) train_part.push_back(shipped);
   const std::vector<json> parts{
-      {seed, ds, files, p.selfplay_games, p.max_fullmoves, chess_model_tokens_name(p.tokens)},     // data
+      {seed, ds, files, p.selfplay_games, p.max_fullmoves, chess_model_tokens_name(p.tokens),
+       board_features::vocab_size},                                                                // data
       {p.ladder_games_per_pair, p.anchor, p.anchor_nodes, p.anchor_games},                        // gate
-      {p.n_layer, p.n_head, p.d_model, p.context, p.steps, p.batch, p.seq_len, p.warmup, p.lr, p.min_lr, p.backend,
-       g_bf16},                                                                                    // train
+      train_part,                                                                                  // train
       {mask, p.both_protocols, p.taus, p.games_per_expert, p.expert_stride, p.games_vs_ladder},   // play
       json::array(),                                                                               // rate
       {p.table1_positions, p.table1_depth},                                                        // analyse
@@ -632,6 +641,51 @@ token_corpus corpus_of(const token_shard& s) {
   return c;
 }
 
+// The shipped checkpoint this run evaluates for a dataset instead of training one, if any: it must
+// exist, --train must not be given, and it must come from the same seed, token scheme and expert
+// population (a model trained on other experts says nothing about these).
+std::optional<fs::path> usable_shipped_checkpoint(const preset_config& p, std::uint64_t seed, bool retrain,
+                                                  const dataset_spec& d) {
+  if (retrain || d.lichess_cap > 0) return std::nullopt;
+  const std::string from = p.shipped_from.empty() ? p.name : p.shipped_from;
+  const fs::path path = fs::path(TRANSCENDENCE_CHESS_CHECKPOINT_DIR) / (from + "-" + d.name + ".ckpt");
+  if (!fs::exists(path)) return std::nullopt;
+  const gpt_checkpoint ck = read_checkpoint(path);  // a corrupt shipped file is an error, not a silent retrain
+  json meta;
+  try {
+    meta = json::parse(ck.metadata);
+  } catch (const json::exception&) {
+    throw format_error(path.string() + ": metadata is not JSON");
+  }
+  if (meta.value("seed", std::uint64_t{0}) != seed || meta.value("tokens", std::string()) != chess_model_tokens_name(p.tokens) ||
+      meta.value("dataset", std::string()) != d.name)
+    return std::nullopt;
+  const preset_config origin = make_preset(from, seed);
+  const auto same = std::find_if(origin.datasets.begin(), origin.datasets.end(), [&](const dataset_spec& o) {
+    const auto& a = o.population;
+    const auto& b = d.population;
+    return o.name == d.name && a.experts == b.experts && a.temperature_first == b.temperature_first &&
+           a.temperature_last == b.temperature_last && a.blind_share_first == b.blind_share_first &&
+           a.blind_share_last == b.blind_share_last && a.noise_cp == b.noise_cp && a.shared_error == b.shared_error &&
+           a.seed == b.seed;
+  });
+  if (same == origin.datasets.end()) return std::nullopt;
+  if (p.tokens == chess_model_tokens::board_move && ck.config.feature_vocab != static_cast<std::int64_t>(board_features::vocab_size))
+    return std::nullopt;
+  return path;
+}
+
+// Which shipped checkpoints a run evaluates (part of the train stage's fingerprint, so that adding
+// --train, or a new shipped file, reruns training).
+json shipped_plan(const preset_config& p, std::uint64_t seed, bool retrain) {
+  json plan = json::array();
+  for (const auto& d : p.datasets) {
+    const auto path = usable_shipped_checkpoint(p, seed, retrain, d);
+    plan.push_back(path ? json(path->filename().string() + ":" + std::to_string(fs::file_size(*path))) : json(nullptr));
+  }
+  return plan;
+}
+
 std::vector<fs::path> stage_train(context& ctx) {
   std::vector<fs::path> outputs;
   const auto& p = ctx.preset;
@@ -639,7 +693,7 @@ std::vector<fs::path> stage_train(context& ctx) {
     const auto& d = p.datasets[di];
     const fs::path dir = ctx.dir(d);
     const fs::path ckpt = dir / "model.ckpt";
-    const fs::path shipped = fs::path(TRANSCENDENCE_CHESS_CHECKPOINT_DIR) / (p.name + "-" + d.name + ".ckpt");
+    const std::optional<fs::path> shipped = usable_shipped_checkpoint(p, ctx.seed, ctx.retrain, d);
     const token_shard train = token_shard::open(dir / "shards" / "train.tshard");
     const token_shard val = token_shard::open(dir / "shards" / "val.tshard");
     const token_corpus tc_train = corpus_of(train), tc_val = corpus_of(val);
@@ -658,28 +712,36 @@ std::vector<fs::path> stage_train(context& ctx) {
     tc.optimizer.decay_steps = p.steps;
     tc.metadata = json{{"preset", p.name}, {"dataset", d.name}, {"seed", ctx.seed}, {"tokens", chess_model_tokens_name(p.tokens)},
                        {"fingerprint", ctx.fingerprint("train")},
-                       {"command", "chess_transcendence --preset " + p.name + " --seed " + std::to_string(ctx.seed) + " --train"}}
+                       {"command", "chess_transcendence --preset " + p.name + " --seed " + std::to_string(ctx.seed) +
+                                       (g_bf16 ? " --bf16" : "") + " --train"}}
                       .dump();
     json info;
     info["parameters"] = parameter_count(model_config(p));
     const auto t0 = std::chrono::steady_clock::now();
     with_backend(
         p.backend, [&]<class B>(B& be) {
-      gpt_model<B> model(be, model_config(p), rng::splitmix64_value(ctx.seed + 17 * di));
-      trainer<B> t(model, tc);
-      if (!ctx.retrain && fs::exists(shipped)) {
-        // A shipped model is evaluated as it is: no optimizer state, no further training.
-        std::fprintf(stderr, "  %s: using the shipped checkpoint %s (--train retrains)\n", d.name.c_str(),
-                     shipped.string().c_str());
-        const gpt_checkpoint ck = read_checkpoint(shipped);
+      if (shipped) {
+        // A shipped model is evaluated as it is (its own shape; no optimizer state, no training).
+        std::fprintf(stderr, "  %s: using the shipped checkpoint %s (--train trains one instead)\n", d.name.c_str(),
+                     shipped->string().c_str());
+        const gpt_checkpoint ck = read_checkpoint(*shipped);
+        gpt_model<B> model(be, ck.config, 0);
         load_checkpoint(ck, model);
         write_checkpoint(ckpt, ck);
-        info["shipped"] = shipped.string();
+        train_config ec = tc;
+        ec.seq_len = std::min(ec.seq_len, ck.config.context);
+        ec.checkpoint_path.clear();
+        trainer<B> t(model, ec);
+        info["shipped"] = shipped->filename().string();
+        info["parameters"] = model.parameter_count();
         info["steps"] = ck.state.step;
         info["tokens_seen"] = ck.state.tokens_seen;
+        info["shipped_metadata"] = json::parse(ck.metadata);
         info["validation_loss"] = t.evaluate(tc_val);
         return 0;
       }
+      gpt_model<B> model(be, model_config(p), rng::splitmix64_value(ctx.seed + 17 * di));
+      trainer<B> t(model, tc);
       // Resume only a checkpoint of this very configuration (an interrupted run), unless the user
       // forced the stage.
       if (fs::exists(ckpt) && !ctx.forced_by_user.count("train")) {
@@ -721,6 +783,33 @@ std::vector<fs::path> stage_train(context& ctx) {
     outputs.push_back(dir / "train.json");
   }
   return outputs;
+}
+
+// --ship DIR: the trained models as weights-only bfloat16 checkpoints (a quarter of a training
+// checkpoint's size), named for the preset and dataset, with what reproduces them in the metadata.
+void ship_checkpoints(const context& ctx, const fs::path& dir, const std::string& command) {
+  fs::create_directories(dir);
+  for (const auto& d : ctx.preset.datasets) {
+    const fs::path from = ctx.dir(d) / "model.ckpt";
+    gpt_checkpoint ck = read_checkpoint(from);
+    json meta = json::parse(ck.metadata);
+    const json train = read_json(ctx.dir(d) / "train.json");
+    meta["command"] = command;
+    meta["validation_loss"] = train.at("validation_loss");
+    meta["tokens_seen"] = ck.state.tokens_seen;
+    meta["steps"] = ck.state.step;
+    meta["precision"] = "bf16 weights (trained in " + std::string(g_bf16 ? "bf16 products" : "f32") + ")";
+    ck.metadata = meta.dump();
+    ck.moment1.clear();
+    ck.moment2.clear();
+    ck.bf16_parameters = true;
+    const fs::path to = dir / (ctx.preset.name + "-" + d.name + ".ckpt");
+    write_checkpoint(to, ck);
+    const gpt_checkpoint back = read_checkpoint(to);  // what a later run will load
+    if (!(back.config == ck.config) || !back.bf16_parameters || back.parameters.size() != ck.parameters.size())
+      throw format_error(to.string() + ": the shipped checkpoint does not read back as written");
+    std::fprintf(stderr, "shipped %s (%.1f MB)\n", to.string().c_str(), static_cast<double>(fs::file_size(to)) / 1e6);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1128,6 +1217,12 @@ std::vector<dataset_result> assemble(const context& ctx) {
     r.control = d.control;
     r.diversity = data.at("diversity").at("mean_normalized_by_legal").get<double>();
     r.validation_loss = train.at("validation_loss").get<double>();
+    if (train.contains("shipped_metadata"))
+      r.model_origin = "the shipped checkpoint " + train.at("shipped").get<std::string>() + " (made by `" +
+                       train.at("shipped_metadata").value("command", std::string("?")) + "`, " +
+                       std::to_string(train.at("tokens_seen").get<std::int64_t>()) + " training tokens)";
+    else
+      r.model_origin = "trained in this run (" + std::to_string(train.at("tokens_seen").get<std::int64_t>()) + " tokens)";
     if (d.lichess_cap > 0) {
       r.cap_player = "nominal Lichess cap";
       r.cap = {static_cast<double>(d.lichess_cap), static_cast<double>(d.lichess_cap), static_cast<double>(d.lichess_cap)};
@@ -1291,8 +1386,8 @@ std::vector<fs::path> stage_report(context& ctx) {
                     best->rating.rating - r.cap.rating, r.oracle->rating - r.cap.rating);
       rep += buf;
     }
-    std::snprintf(buf, sizeof buf, " Validation loss %.3f; dataset diversity %.3f.\n", r.validation_loss, r.diversity);
-    rep += buf;
+    std::snprintf(buf, sizeof buf, " Validation loss %.3f; dataset diversity %.3f. Model: ", r.validation_loss, r.diversity);
+    rep += buf + r.model_origin + ".\n";
   }
   rep += "\n## Rating vs temperature\n\n![rating vs temperature](rating_vs_temperature.png)\n\n";
   rep += "| dataset | τ | Elo [95%] | Glicko-2 (r ± 2RD) | games | score | illegal-move rate | forfeits |\n|---|---|---|---|---|---|---|---|\n";
@@ -1405,7 +1500,8 @@ int main(int argc, char** argv) {
   std::string tokens, backend;
   std::size_t threads = 0;
   bool retrain = false, mask = false, fresh = false, check = false, ignore_gate = false, list = false;
-  std::int64_t steps = 0;
+  std::string ship;
+  std::int64_t steps = 0, layers = 0, heads = 0, d_model = 0, batch = 0;
   int compute_threads = 0;
   app.add_option("--preset", preset_name, "smoke | quick | default | full | paper")->capture_default_str();
   app.add_option("--out", out, "output directory (stage outputs, report)")->capture_default_str();
@@ -1418,6 +1514,10 @@ int main(int argc, char** argv) {
   app.add_option("--backend", backend, "onednn (default), reference, cuda");
   app.add_option("--threads", threads, "games played at once (0: one per core)");
   app.add_option("--steps", steps, "override the preset's training steps");
+  app.add_option("--layers", layers, "override the preset's transformer layers");
+  app.add_option("--heads", heads, "override the preset's attention heads");
+  app.add_option("--d-model", d_model, "override the preset's model width");
+  app.add_option("--batch", batch, "override the preset's batch (sequences per step)");
   app.add_option("--compute-threads", compute_threads, "OpenMP threads for training (0: auto, 1 when the machine is busy)");
   app.add_flag("--bf16", g_bf16, "train with bfloat16 products (oneDNN, f32 accumulation): about twice as fast");
   app.add_flag("--mask-illegal", mask, "sample among legal moves only instead of resampling illegal ones");
@@ -1425,6 +1525,7 @@ int main(int argc, char** argv) {
   app.add_flag("--fresh", fresh, "delete --out first");
   app.add_flag("--check", check, "after the run, check that the outputs exist and are consistent (exit 1 if not)");
   app.add_flag("--list-presets", list, "describe the presets and exit");
+  app.add_option("--ship", ship, "after the run, write each model as a weights-only bf16 checkpoint <preset>-<dataset>.ckpt into this folder");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -1444,6 +1545,10 @@ int main(int argc, char** argv) {
     if (!backend.empty()) p.backend = backend;
     if (threads) p.threads = threads;
     if (steps > 0) p.steps = steps;
+    if (layers > 0) p.n_layer = layers;
+    if (heads > 0) p.n_head = heads;
+    if (d_model > 0) p.d_model = d_model;
+    if (batch > 0) p.batch = batch;
     check_backend(p.backend);
     set_compute_threads(compute_threads);
     if (p.tokens == chess_model_tokens::pgn_char) p.both_protocols = false;
@@ -1466,7 +1571,7 @@ int main(int argc, char** argv) {
     ctx.ignore_gate = ignore_gate;
     ctx.rules.claims_are_automatic = true;
     ctx.rules.max_fullmoves = p.max_fullmoves;
-    ctx.fingerprints = stage_fingerprints(p, seed, mask, ctx.pgn_files);
+    ctx.fingerprints = stage_fingerprints(p, seed, mask, ctx.pgn_files, shipped_plan(p, seed, retrain));
     for (const auto& f : force) ctx.first_forced = std::min(ctx.first_forced, stage_index(f));
     for (std::size_t i = ctx.first_forced; i < stage_names.size(); ++i) ctx.forced_by_user.insert(stage_names[i]);
     if (fresh) fs::remove_all(ctx.out);
@@ -1499,6 +1604,13 @@ int main(int argc, char** argv) {
                   d.at("transcended").get<bool>() ? "yes" : "no");
     }
     std::printf("\nreport: %s\n", (ctx.out / "report.md").c_str());
+    if (!ship.empty()) {
+      std::string command = "chess_transcendence --preset " + p.name + " --seed " + std::to_string(seed);
+      if (g_bf16) command += " --bf16";
+      if (compute_threads > 0) command += " --compute-threads " + std::to_string(compute_threads);
+      if (threads > 0) command += " --threads " + std::to_string(threads);
+      ship_checkpoints(ctx, ship, command + " --train");
+    }
     if (check) return check_outputs(ctx) == 0 ? 0 : 1;
     return 0;
   } catch (const config_error& e) {

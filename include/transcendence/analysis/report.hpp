@@ -51,6 +51,7 @@ struct dataset_result {
   std::optional<rating_estimate> oracle;  ///< The exact argmax of the experts' mixture, when known.
   double diversity = 0.0;               ///< Mean normalised move entropy over common states.
   double validation_loss = 0.0;         ///< The model's validation loss (nats per token).
+  std::string model_origin;             ///< Where the model came from (trained in the run, a shipped checkpoint).
   std::vector<temperature_result> temperatures;  ///< One entry per τ, in increasing τ.
   std::optional<favor_histogram> favor;  ///< Gain of τ = 0.001 over τ = 1 per position.
   /// Ratings of the same model under a second illegal-move protocol (e.g. legal-move masking when
@@ -132,6 +133,7 @@ inline nlohmann::json to_json_value(const dataset_result& d) {
   j["oracle"] = d.oracle ? to_json_value(*d.oracle) : nlohmann::json(nullptr);
   j["diversity"] = d.diversity;
   j["validation_loss"] = d.validation_loss;
+  j["model_origin"] = d.model_origin;
   j["transcended"] = d.transcended();
   j["claim_holds"] = d.claim_holds();
   const auto captured = d.headroom_captured();
