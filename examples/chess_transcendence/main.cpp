@@ -166,8 +166,8 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.table1_positions = 40;
     p.table1_depth = 6;
   } else if (name == "default") {
-    p.summary = "about 20 minutes on 2 cores: 3 datasets of 20k games, the headroom gate, and the shipped models of the "
-                "full preset played at 8 temperatures (--train: trains 4x192 models on ~4.6M tokens each instead, ~45 min)";
+    p.summary = "about 35 minutes on 2 cores: 3 datasets of 20k games, 4x192 board-aware models, ~4.6M training tokens "
+                "each (shipped checkpoints of the full preset, when present, are evaluated instead of training)";
     p.shipped_from = "full";
     p.datasets = standard_datasets(16, seed);
     p.selfplay_games = 20000;
@@ -183,8 +183,8 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.table1_positions = 150;
     p.table1_depth = 8;
   } else if (name == "full") {
-    p.summary = "about 2 hours on 2 cores: 3 datasets of 40k games, 4x256 board-aware models, ~15M training tokens each "
-                "(bf16); its checkpoints are shipped";
+    p.summary = "about 90 minutes on 2 cores: 3 datasets of 40k games, 4x256 board-aware models, ~15M training tokens each "
+                "(run with --bf16)";
     p.datasets = standard_datasets(16, seed);
     p.selfplay_games = 40000;
     p.ladder_games_per_pair = 8;
