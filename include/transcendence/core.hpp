@@ -2,6 +2,7 @@
 /// @brief Summary header of the core: types, errors, random numbers, progress, file helpers.
 #pragma once
 
+#include "transcendence/core/bfloat16.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/io.hpp"
 #include "transcendence/core/progress.hpp"

@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "transcendence/backend/concepts.hpp"
+#include "transcendence/core/bfloat16.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/types.hpp"
 
@@ -199,14 +200,6 @@ inline float onednn_exp_sum(const float* x, float* y, std::int64_t n, float scal
     sum += e;
   }
   return sum;
-}
-
-/// f32 to bfloat16 bits, rounding to nearest even (NaN stays NaN).
-inline std::uint16_t onednn_to_bf16(float x) {
-  const auto u = std::bit_cast<std::uint32_t>(x);
-  const std::uint32_t rounded = (u + 0x7FFFU + ((u >> 16) & 1U)) >> 16;
-  const std::uint32_t nan = (u >> 16) | 0x40U;
-  return static_cast<std::uint16_t>((u & 0x7FFFFFFFU) > 0x7F800000U ? nan : rounded);
 }
 
 /// Everything that makes two products need different primitives.
@@ -987,7 +980,7 @@ class onednn_backend {
       const float* s = src + i * stride + r * ld;
       std::uint16_t* t = dst + line * cols;
       TRANSCENDENCE_DETAIL_SIMD
-      for (std::int64_t c = 0; c < cols; ++c) t[c] = detail::onednn_to_bf16(s[c]);
+      for (std::int64_t c = 0; c < cols; ++c) t[c] = to_bfloat16(s[c]);
     }
   }
 

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "transcendence/backend/concepts.hpp"
+#include "transcendence/core/bfloat16.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/io.hpp"
 #include "transcendence/core/random.hpp"
@@ -124,14 +125,6 @@ class checkpoint_reader {
   std::size_t m_pos = 0;
 };
 
-// f32 -> bfloat16 bits, rounding to nearest even (NaN stays NaN), and back.
-inline std::uint16_t checkpoint_to_bf16(float x) noexcept {
-  const auto bits = std::bit_cast<std::uint32_t>(x);
-  if ((bits & 0x7f800000U) == 0x7f800000U && (bits & 0x007fffffU) != 0) return static_cast<std::uint16_t>((bits >> 16) | 0x40U);
-  return static_cast<std::uint16_t>((bits + 0x7fffU + ((bits >> 16) & 1U)) >> 16);
-}
-inline float checkpoint_from_bf16(std::uint16_t b) noexcept { return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16); }
-
 inline std::string shape_text(std::span<const std::int64_t> shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
@@ -185,7 +178,7 @@ inline std::string serialize_checkpoint(const gpt_checkpoint& ck) {
     w.put(static_cast<std::uint32_t>(t.shape.size()));
     for (std::int64_t s : t.shape) w.put(s);
     if (ck.bf16_parameters) {
-      for (std::int64_t i = 0; i < t.size; ++i) w.put(detail::checkpoint_to_bf16(ck.parameters[static_cast<std::size_t>(t.offset + i)]));
+      for (std::int64_t i = 0; i < t.size; ++i) w.put(to_bfloat16(ck.parameters[static_cast<std::size_t>(t.offset + i)]));
     } else {
       w.put_bytes(ck.parameters.data() + t.offset, static_cast<std::size_t>(t.size) * sizeof(float));
     }
@@ -279,7 +272,7 @@ inline gpt_checkpoint parse_checkpoint(std::string_view bytes, const std::string
       for (std::int64_t i = 0; i < t.size; ++i) {
         std::uint16_t b;
         std::memcpy(&b, v + i * 2, sizeof b);
-        ck.parameters[static_cast<std::size_t>(t.offset + i)] = detail::checkpoint_from_bf16(b);
+        ck.parameters[static_cast<std::size_t>(t.offset + i)] = from_bfloat16(b);
       }
     } else {
       const auto n = static_cast<std::size_t>(t.size) * sizeof(float);
