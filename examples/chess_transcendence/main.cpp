@@ -785,7 +785,7 @@ std::vector<fs::path> stage_train(context& ctx) {
   return outputs;
 }
 
-// --ship DIR: the trained models as weights-only bfloat16 checkpoints (a quarter of a training
+// --ship DIR: the trained models as weights-only bfloat16 checkpoints (a sixth of a training
 // checkpoint's size), named for the preset and dataset, with what reproduces them in the metadata.
 void ship_checkpoints(const context& ctx, const fs::path& dir, const std::string& command) {
   fs::create_directories(dir);
