@@ -13,6 +13,7 @@
 #include <span>
 
 #include "transcendence/game/chess/bitboard.hpp"
+#include "transcendence/game/chess/material.hpp"
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/position.hpp"
 #include "transcendence/game/chess/types.hpp"
@@ -23,8 +24,6 @@ namespace transcendence {
 inline constexpr double mate_value_cp = 100000.0;
 
 namespace detail {
-
-inline constexpr std::array<int, 6> piece_value_cp = {100, 320, 330, 500, 900, 0};
 
 // Piece-square tables for White, written with rank 8 first (index = square ^ 56 for White,
 // = square for Black).
@@ -104,13 +103,6 @@ inline bool is_endgame(const position& pos) noexcept {
 
 }  // namespace detail
 
-/// @brief Value of a piece kind in centipawns (pawn 100, knight 320, bishop 330, rook 500, queen 900, king 0).
-/// @param t the kind.
-/// @return its value.
-constexpr int piece_value(piece_type t) noexcept {
-  return t == piece_type::none ? 0 : detail::piece_value_cp[static_cast<int>(t)];
-}
-
 /// @brief Material plus piece-square balance of a position, from one side's point of view.
 /// @param pos the position.
 /// @param side the side whose point of view is taken.
@@ -135,32 +127,14 @@ inline int material_balance(const position& pos, color side) noexcept {
 /// @brief The most material the side to move can win at once from an opponent's hanging piece.
 ///
 /// A piece is hanging when it is attacked and undefended (its whole value is lost) or attacked by
-/// a cheaper piece (the difference is lost). Kings never hang.
+/// a cheaper piece (the difference is lost). Kings never hang. It is the largest
+/// @ref exchange_loss over the pieces of the side not to move.
 /// @param pos the position (the side to move is the one that may capture).
 /// @return centipawns lost by the side not to move.
 inline int hanging_loss(const position& pos) noexcept {
-  const color victim = ~pos.side_to_move();
-  const color attacker = pos.side_to_move();
-  const bitboard occ = pos.occupied();
   int worst = 0;
-  bitboard mine = pos.pieces(victim) & ~pos.pieces(piece_type::king);
-  while (mine) {
-    const square s = pop_lsb(mine);
-    bitboard att = pos.attackers(s, attacker, occ);
-    if (!att) continue;
-    const int value = piece_value(type_of(pos.piece_on(s)));
-    int loss = value;
-    if (pos.attackers(s, victim, occ)) {
-      int cheapest = 100000;
-      while (att) {
-        const piece_type t = type_of(pos.piece_on(pop_lsb(att)));
-        // A king can only capture an undefended piece.
-        if (t != piece_type::king) cheapest = std::min(cheapest, piece_value(t));
-      }
-      loss = std::max(0, value - cheapest);
-    }
-    worst = std::max(worst, loss);
-  }
+  bitboard mine = pos.pieces(~pos.side_to_move());
+  while (mine) worst = std::max(worst, exchange_loss(pos, pop_lsb(mine)));
   return worst;
 }
 

@@ -13,6 +13,7 @@
 #include "transcendence/game/chess/bitboard.hpp"
 #include "transcendence/game/chess/domain.hpp"
 #include "transcendence/game/chess/fen.hpp"
+#include "transcendence/game/chess/material.hpp"
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/perft.hpp"
 #include "transcendence/game/chess/pgn.hpp"
