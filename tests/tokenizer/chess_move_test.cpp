@@ -143,6 +143,19 @@ BOOST_AUTO_TEST_CASE(board_features_carry_attacks_and_pieces_en_prise) {
   BOOST_TEST(f.size() <= board_features::max_features);
 }
 
+BOOST_AUTO_TEST_CASE(board_features_en_prise_is_a_positive_exchange_loss) {
+  // Black's bishop d5 is defended by the pawn e6 and attacked by the knight c3: 330 - 320 = 10 cp
+  // to lose, so it stands en prise (as the experts' hanging_loss sees it); nothing else is
+  // attacked.
+  const position pos = parse_fen("4k3/8/4p3/3b4/8/2N5/8/4K3 w - - 0 1");
+  BOOST_TEST(board_features::version == 2);
+  BOOST_TEST(board_features::en_prise(pos, color::black) == square_bb(make_square(3, 4)));
+  BOOST_TEST(board_features::en_prise(pos, color::white) == bitboard{0});
+  // A knight attacked by a defended bishop: 320 - 330 < 0, not en prise.
+  const position knight = parse_fen("4k3/8/4p3/3n4/8/8/6B1/4K3 w - - 0 1");
+  BOOST_TEST(board_features::en_prise(knight, color::black) == bitboard{0});
+}
+
 BOOST_AUTO_TEST_CASE(board_move_tokenizer_features_follow_the_game) {
   board_move_tokenizer t;
   BOOST_TEST(t.feature_vocab_size() == board_features::vocab_size);

@@ -13,6 +13,7 @@
 #include "transcendence/core/types.hpp"
 #include "transcendence/game/chess/attacks.hpp"
 #include "transcendence/game/chess/bitboard.hpp"
+#include "transcendence/game/chess/material.hpp"
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/position.hpp"
 #include "transcendence/game/chess/types.hpp"
@@ -162,13 +163,20 @@ static_assert(tokenizer<move_tokenizer>);
 /// - 768..771 the castling rights (mine short, mine long, theirs short, theirs long); 772 when
 ///   Black is to move; 773..780 the en-passant file;
 /// - 781 + square: the square is attacked by the opponent; 845 + square: by the side to move;
-/// - 909 + square: a piece of the side to move stands there en prise (attacked and undefended,
-///   or attacked by a cheaper piece); 973 + square: an opponent's piece stands there en prise.
+/// - 909 + square: a piece of the side to move stands there en prise (@ref exchange_loss above
+///   0: attacked and undefended, or attacked by a cheaper piece); 973 + square: an opponent's
+///   piece stands there en prise.
 ///
 /// Why the attack facts: the pieces alone determine them, but only through the blocking of
 /// sliding pieces, a function a small network summing feature embeddings learns slowly; the
 /// experts' judgement (material, piece squares, hanging pieces) is nearly linear in them.
 struct board_features {
+  /// @brief Version of the id assignment: it changes whenever the ids a position gets change
+  /// (a new fact, a new numbering or a new rule such as the en-prise one), so that data encoded
+  /// with an older version is recognised as stale (the example's data fingerprint includes it).
+  /// Version 2: en prise is @ref exchange_loss above 0 (a bishop defended and attacked by a
+  /// knight now counts).
+  static constexpr int version = 2;
   /// @brief Size of the feature vocabulary.
   static constexpr std::size_t vocab_size = 1037;
   /// @brief Most features one position can have (32 pieces, 4 castling, side, en passant, two
@@ -211,32 +219,19 @@ struct board_features {
     return out;
   }
 
-  /// @brief The pieces of one side that stand en prise: attacked and undefended, or attacked by
-  /// a cheaper piece (a king captures only undefended pieces; kings themselves never count).
+  /// @brief The pieces of one side that stand en prise: those a capture at once would cost
+  /// material (@ref exchange_loss above 0: attacked and undefended, or attacked by a cheaper
+  /// piece; a king captures only undefended pieces; kings themselves never count). The rule is
+  /// the experts' own (`hanging_loss`), so a feature and the judgement it informs agree.
   /// @param pos the position.
   /// @param victim the side whose pieces are examined.
   /// @return their squares.
   [[nodiscard]] static bitboard en_prise(const position& pos, color victim) noexcept {
-    static constexpr std::array<int, 6> value = {1, 3, 3, 5, 9, 100};
-    const bitboard occ = pos.occupied();
     bitboard out = 0;
-    bitboard pieces = pos.pieces(victim) & ~pos.pieces(piece_type::king);
+    bitboard pieces = pos.pieces(victim);
     while (pieces) {
       const square s = pop_lsb(pieces);
-      bitboard att = pos.attackers(s, ~victim, occ);
-      if (!att) continue;
-      if (!pos.attackers(s, victim, occ)) {
-        out |= square_bb(s);
-        continue;
-      }
-      const int mine = value[static_cast<int>(type_of(pos.piece_on(s)))];
-      while (att) {
-        const piece_type t = type_of(pos.piece_on(pop_lsb(att)));
-        if (t != piece_type::king && value[static_cast<int>(t)] < mine) {
-          out |= square_bb(s);
-          break;
-        }
-      }
+      if (exchange_loss(pos, s) > 0) out |= square_bb(s);
     }
     return out;
   }
