@@ -2,10 +2,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "transcendence/core/random.hpp"
 #include "transcendence/game/chess/fen.hpp"
+#include "transcendence/game/chess/uci.hpp"
 #include "transcendence/tokenizer/chess_move.hpp"
 
 using namespace transcendence;
@@ -185,4 +188,279 @@ BOOST_AUTO_TEST_CASE(board_move_tokenizer_features_follow_the_game) {
       begin = ends[i];
     }
   }
+}
+
+namespace {
+feature_id sq_id(const char* name) { return static_cast<feature_id>((name[0] - 'a') + 8 * (name[1] - '1')); }
+
+std::vector<feature_id> facts_of(const position& pos, const char* uci) {
+  std::vector<feature_id> ids;
+  move_facts::append(pos, parse_uci(pos, uci), ids);
+  return ids;
+}
+
+// Piece types pawn..king = 0..5 in the ids.
+constexpr feature_id pawn = 0, knight = 1, bishop = 2, rook = 3, queen = 4, king = 5;
+
+feature_id from_id(feature_id type, const char* s) { return move_facts::from_base + type * 64 + sq_id(s); }
+feature_id to_id(feature_id type, const char* s) { return move_facts::to_base + type * 64 + sq_id(s); }
+feature_id capture_id(feature_id type, const char* s) { return move_facts::capture_base + type * 64 + sq_id(s); }
+feature_id to_safety(feature_id type, bool attacked, bool defended) {
+  return move_facts::to_safety_base + type * 4 + 2 * attacked + defended;
+}
+feature_id from_safety(feature_id type, bool attacked, bool defended) {
+  return move_facts::from_safety_base + type * 4 + 2 * attacked + defended;
+}
+feature_id left_en_prise(feature_id type, bool partial) { return move_facts::leaves_en_prise_base + type * 2 + partial; }
+
+// The same position with colours swapped and the board flipped vertically.
+position colour_mirror(const position& pos) {
+  position m;
+  for (int s = 0; s < 64; ++s) {
+    const piece p = pos.piece_on(static_cast<square>(s));
+    if (p != piece::none) m.put_piece(static_cast<square>(s ^ 56), make_piece(~color_of(p), type_of(p)));
+  }
+  const std::uint8_t c = pos.castling();
+  std::uint8_t mc = 0;
+  if (c & white_king_side) mc |= black_king_side;
+  if (c & white_queen_side) mc |= black_queen_side;
+  if (c & black_king_side) mc |= white_king_side;
+  if (c & black_queen_side) mc |= white_queen_side;
+  std::string fen = to_fen(m);
+  // Rebuild through FEN so that the hash, side, rights and en passant square are consistent.
+  fen = fen.substr(0, fen.find(' '));
+  fen += pos.side_to_move() == color::white ? " b " : " w ";
+  std::string rights;
+  if (mc & white_king_side) rights += 'K';
+  if (mc & white_queen_side) rights += 'Q';
+  if (mc & black_king_side) rights += 'k';
+  if (mc & black_queen_side) rights += 'q';
+  fen += rights.empty() ? "-" : rights;
+  fen += ' ';
+  if (pos.en_passant() == no_square) {
+    fen += '-';
+  } else {
+    const int ep = pos.en_passant() ^ 56;
+    fen += static_cast<char>('a' + file_of(static_cast<square>(ep)));
+    fen += static_cast<char>('1' + rank_of(static_cast<square>(ep)));
+  }
+  fen += " 0 1";
+  return parse_fen(fen);
+}
+
+// The candidates of one position of candidate lists, as (token, ids) pairs.
+std::vector<std::pair<token_id, std::vector<feature_id>>> position_candidates(const candidate_lists& c, std::size_t i) {
+  std::vector<std::pair<token_id, std::vector<feature_id>>> out;
+  for (std::uint64_t k = c.offsets[i]; k < c.offsets[i + 1]; ++k)
+    out.emplace_back(c.tokens[k], std::vector<feature_id>(c.feature_ids.begin() + static_cast<std::ptrdiff_t>(c.feature_offsets[k]),
+                                                          c.feature_ids.begin() + static_cast<std::ptrdiff_t>(c.feature_offsets[k + 1])));
+  return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(move_facts_of_captures_promotions_en_passant_and_castling) {
+  BOOST_TEST(move_facts::vocab_size == 1154U);
+  // Nxd5: the bishop is defended by e6, so the knight lands attacked, undefended, and is then
+  // lost whole.
+  const position capture = parse_fen("4k3/8/4p3/3b4/8/2N5/8/4K3 w - - 0 1");
+  const std::vector<feature_id> nxd5 = {0,
+                                        from_id(knight, "c3"),
+                                        to_id(knight, "d5"),
+                                        capture_id(bishop, "d5"),
+                                        to_safety(knight, true, false),
+                                        from_safety(knight, false, false),
+                                        left_en_prise(knight, false)};
+  BOOST_TEST(facts_of(capture, "c3d5") == nxd5, boost::test_tools::per_element());
+  // axb8=Q+: capture and promotion at once; the new queen checks along the eighth rank.
+  const position promotion = parse_fen("1r2k3/P7/8/8/8/8/8/4K3 w - - 0 1");
+  const std::vector<feature_id> axb8q = {0,
+                                         from_id(pawn, "a7"),
+                                         to_id(pawn, "b8"),
+                                         capture_id(rook, "b8"),
+                                         move_facts::promotion_base + 3,
+                                         to_safety(pawn, false, false),
+                                         from_safety(pawn, false, false),
+                                         move_facts::gives_check};
+  BOOST_TEST(facts_of(promotion, "a7b8q") == axb8q, boost::test_tools::per_element());
+  BOOST_TEST(facts_of(promotion, "a7b8n")[4] == move_facts::promotion_base + 0);
+  // exd6 e.p.: a pawn is captured on the destination square.
+  const position ep = parse_fen("4k3/8/8/3pP3/8/8/8/4K3 w - d6 0 2");
+  const std::vector<feature_id> exd6 = {0, from_id(pawn, "e5"), to_id(pawn, "d6"), capture_id(pawn, "d6"),
+                                        to_safety(pawn, false, false), from_safety(pawn, false, false)};
+  BOOST_TEST(facts_of(ep, "e5d6") == exd6, boost::test_tools::per_element());
+  // O-O: the king's move; the rook on h1 defends both g1 and e1.
+  const position castle = parse_fen("4k3/8/8/8/8/8/8/4K2R w K - 0 1");
+  const std::vector<feature_id> oo = {0, from_id(king, "e1"), to_id(king, "g1"), to_safety(king, false, true),
+                                      from_safety(king, false, true)};
+  BOOST_TEST(facts_of(castle, "e1g1") == oo, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(move_facts_of_attacked_squares_hanging_pieces_mate_and_stalemate) {
+  // Be3 walks into the d4 pawn's attack and is then lost whole.
+  const position into = parse_fen("4k3/8/8/8/3p4/8/8/2B1K3 w - - 0 1");
+  const std::vector<feature_id> be3 = {0, from_id(bishop, "c1"), to_id(bishop, "e3"), to_safety(bishop, true, false),
+                                       from_safety(bishop, false, false), left_en_prise(bishop, false)};
+  BOOST_TEST(facts_of(into, "c1e3") == be3, boost::test_tools::per_element());
+  // Kf2 leaves the rook d3 attacked by the e4 pawn; c2 defends it, so 400 of its 500 are lost.
+  const position leave = parse_fen("4k3/8/8/8/4p3/3R4/2P5/4K3 w - - 0 1");
+  const std::vector<feature_id> kf2 = {0, from_id(king, "e1"), to_id(king, "f2"), to_safety(king, false, false),
+                                       from_safety(king, false, false), left_en_prise(rook, true)};
+  BOOST_TEST(facts_of(leave, "e1f2") == kf2, boost::test_tools::per_element());
+  // Ra8# (back rank).
+  const position mate = parse_fen("6k1/5ppp/8/8/8/8/8/R3K3 w - - 0 1");
+  const std::vector<feature_id> ra8 = {0,
+                                       from_id(rook, "a1"),
+                                       to_id(rook, "a8"),
+                                       to_safety(rook, false, false),
+                                       from_safety(rook, false, false),
+                                       move_facts::gives_check,
+                                       move_facts::checkmates};
+  BOOST_TEST(facts_of(mate, "a1a8") == ra8, boost::test_tools::per_element());
+  // Ra7 is neither check nor mate.
+  BOOST_TEST(facts_of(mate, "a1a7").size() == 5U);
+  // Qc7 stalemates the a8 king; the b6 king defends c7.
+  const position stale = parse_fen("k7/8/1K6/8/8/8/8/2Q5 w - - 0 1");
+  const std::vector<feature_id> qc7 = {0, from_id(queen, "c1"), to_id(queen, "c7"), to_safety(queen, false, true),
+                                       from_safety(queen, false, false), move_facts::stalemates};
+  BOOST_TEST(facts_of(stale, "c1c7") == qc7, boost::test_tools::per_element());
+  // Black's moves are seen mirrored: ...Nxd4 from the mirror of the first capture test.
+  const position black = parse_fen("4k3/8/2n5/8/3B4/4P3/8/4K3 b - - 0 1");
+  const std::vector<feature_id> nxd4 = {0,
+                                        from_id(knight, "c3"),
+                                        to_id(knight, "d5"),
+                                        capture_id(bishop, "d5"),
+                                        to_safety(knight, true, false),
+                                        from_safety(knight, false, false),
+                                        left_en_prise(knight, false)};
+  BOOST_TEST(facts_of(black, "c6d4") == nxd4, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(move_facts_are_the_same_for_a_position_and_its_colour_mirror) {
+  const auto corpus = random_corpus(30, 17);
+  std::vector<feature_id> a, b;
+  std::size_t moves = 0, hanging = 0, checks = 0;
+  for (const auto& g : corpus) {
+    position pos = g.start;
+    for (std::size_t ply = 0; ply <= g.moves.size(); ++ply) {
+      const position mirror = colour_mirror(pos);
+      const move_list legal = legal_moves(pos);
+      const move_list mirrored = legal_moves(mirror);
+      BOOST_TEST_REQUIRE(legal.size() == mirrored.size());
+      for (move m : legal) {
+        const move mm(static_cast<square>(m.from() ^ 56), static_cast<square>(m.to() ^ 56), m.kind(),
+                      m.kind() == move_kind::promotion ? m.promotion() : piece_type::knight);
+        BOOST_TEST_REQUIRE(mirrored.contains(mm));
+        a.clear();
+        b.clear();
+        move_facts::append(pos, m, a);
+        move_facts::append(mirror, mm, b);
+        BOOST_TEST_REQUIRE(a == b, boost::test_tools::per_element());
+        BOOST_TEST_REQUIRE(a.size() <= move_facts::max_features);
+        BOOST_TEST_REQUIRE(std::is_sorted(a.begin(), a.end()));
+        BOOST_TEST_REQUIRE((a.front() == 0 && a.back() < static_cast<feature_id>(move_facts::vocab_size)));
+        ++moves;
+        hanging += a.back() >= move_facts::leaves_en_prise_base;
+        checks += std::count(a.begin(), a.end(), move_facts::gives_check);
+      }
+      if (ply < g.moves.size()) pos.play(g.moves[ply]);
+    }
+  }
+  BOOST_TEST(moves > 10000U);
+  BOOST_TEST(hanging > moves / 20);
+  BOOST_TEST(checks > 0U);
+}
+
+BOOST_AUTO_TEST_CASE(encode_candidates_lists_the_legal_moves_of_each_position) {
+  board_move_tokenizer t;
+  BOOST_TEST(t.candidate_vocab_size() == move_facts::vocab_size);
+  const auto corpus = random_corpus(20, 23);
+  candidate_lists c;
+  std::vector<token_id> ids;
+  std::vector<feature_id> facts;
+  for (const auto& g : corpus) {
+    c.clear();
+    ids.clear();
+    t.encode(g, ids);
+    t.encode_candidates(g, c);
+    BOOST_TEST_REQUIRE(c.positions() == ids.size());
+    position pos = g.start;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (i > 0) pos.play(g.moves[i - 1]);
+      const move_list legal = legal_moves(pos);
+      const auto got = position_candidates(c, i);
+      BOOST_TEST_REQUIRE(got.size() == legal.size());
+      for (std::size_t k = 0; k < legal.size(); ++k) {
+        BOOST_TEST_REQUIRE(got[k].first == move_token(legal[k]));
+        facts.clear();
+        move_facts::append(pos, legal[k], facts);
+        BOOST_TEST_REQUIRE(got[k].second == facts, boost::test_tools::per_element());
+      }
+      // The next token is among the candidates.
+      if (i + 1 < ids.size())
+        BOOST_TEST_REQUIRE(std::count_if(got.begin(), got.end(), [&](const auto& e) { return e.first == ids[i + 1]; }) == 1);
+    }
+  }
+  // The view is what a model validates.
+  BOOST_CHECK_NO_THROW(validate_candidates(c.view(), c.positions(), static_cast<std::int64_t>(t.vocab_size()),
+                                           static_cast<std::int64_t>(t.candidate_vocab_size()), "test"));
+}
+
+BOOST_AUTO_TEST_CASE(append_window_candidates_equals_slices_of_encode_candidates) {
+  board_move_tokenizer t;
+  const auto corpus = random_corpus(3, 29);
+  std::vector<token_id> tokens;
+  candidate_lists whole;
+  for (const auto& g : corpus) {
+    t.encode(g, tokens);
+    t.encode_candidates(g, whole);
+  }
+  BOOST_TEST_REQUIRE(whole.positions() == tokens.size());
+  const std::size_t first_end = corpus[0].moves.size() + 1;  // index of the second bos
+  const std::size_t second_end = first_end + corpus[1].moves.size() + 1;
+  const std::vector<std::pair<std::size_t, std::size_t>> windows = {
+      {0, 1},
+      {0, 10},
+      {5, 20},
+      {first_end, 7},                  // starts on a bos
+      {first_end - 3, 9},              // straddles the first boundary
+      {first_end - 1, second_end - first_end + 5},  // spans a whole document and more
+      {second_end + 4, tokens.size() - second_end - 4},  // to the end
+      {0, tokens.size()},
+      {tokens.size() - 1, 1},
+  };
+  candidate_lists window;
+  for (const auto& [first, count] : windows) {
+    window.clear();
+    t.append_window_candidates(tokens, first, count, window);
+    BOOST_TEST_REQUIRE(window.positions() == count);
+    for (std::size_t i = 0; i < count; ++i)
+      BOOST_TEST_REQUIRE((position_candidates(window, i) == position_candidates(whole, first + i)));
+  }
+  // Windows append: two halves equal the whole.
+  window.clear();
+  t.append_window_candidates(tokens, 3, 40, window);
+  t.append_window_candidates(tokens, 43, 12, window);
+  for (std::size_t i = 0; i < 52; ++i)
+    BOOST_TEST_REQUIRE((position_candidates(window, i) == position_candidates(whole, 3 + i)));
+}
+
+BOOST_AUTO_TEST_CASE(append_window_candidates_rejects_bad_corpora) {
+  board_move_tokenizer t;
+  const auto corpus = random_corpus(1, 31);
+  std::vector<token_id> tokens;
+  t.encode(corpus[0], tokens);
+  candidate_lists c;
+  const std::span<const token_id> headless(tokens.data() + 1, tokens.size() - 1);
+  BOOST_CHECK_THROW(t.append_window_candidates(headless, 3, 2, c), parse_error);
+  try {
+    t.append_window_candidates(headless, 3, 2, c);
+  } catch (const parse_error& e) {
+    BOOST_TEST(std::string(e.what()).find("token index 3") != std::string::npos);
+  }
+  const std::vector<token_id> illegal = {move_tokenizer::bos_token, move_vocabulary::index_of_uci("e2e4"),
+                                         move_vocabulary::index_of_uci("e2e4")};
+  BOOST_CHECK_THROW(t.append_window_candidates(illegal, 2, 1, c), parse_error);
+  BOOST_CHECK_THROW(t.append_window_candidates(illegal, 1, 2, c), parse_error);
+  BOOST_CHECK_THROW(t.append_window_candidates(tokens, tokens.size() - 1, 2, c), config_error);
+  BOOST_CHECK_NO_THROW(t.append_window_candidates(tokens, tokens.size(), 0, c));
 }

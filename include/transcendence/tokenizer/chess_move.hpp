@@ -17,6 +17,7 @@
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/position.hpp"
 #include "transcendence/game/chess/types.hpp"
+#include "transcendence/model/batch.hpp"
 #include "transcendence/tokenizer/concepts.hpp"
 #include "transcendence/tokenizer/move_vocabulary.hpp"
 
@@ -272,6 +273,142 @@ struct board_features {
   }
 };
 
+/// @brief Sparse features of one legal move (its "facts"), seen from the mover's side: what a
+/// candidate head adds to that move's logit.
+///
+/// Why these facts: a one-ply judgement of a move, which is what the experts' evaluation makes
+/// (material, piece squares, what hangs afterwards, mate), rests on which piece goes where, what
+/// it takes, whether its old and new squares are attacked and defended, whether it checks, mates
+/// or stalemates, and what it leaves en prise. A network that must derive these from the board
+/// for each of ~30 moves needs depth it does not have; given them per move, it only has to weigh
+/// them. The weights are still learnt from the experts' games alone: no fact carries a value.
+///
+/// Squares are mirrored vertically when Black moves (`square ^ 56`), as in @ref board_features,
+/// and piece types are pawn..king = 0..5. Ids:
+/// - 0: every legal move (a legality bias);
+/// - 1 + type × 64 + from (1..384) and 385 + type × 64 + to (385..768), type being the moving
+///   piece's (a pawn for promotions; the king for castling, whose `to` is the king's square);
+/// - 769 + captured × 64 + to for captures (769..1088; en passant captures a pawn on `to`);
+/// - 1089 + k for promotions to knight, bishop, rook, queen (k = 0..3);
+/// - 1093 + type × 4 + 2 × attacked + defended for the destination (1093..1116): attacked by the
+///   opponent, defended by another piece of the mover, both with the from-square emptied (so a
+///   slider behind the mover counts, and the mover does not defend its own destination);
+/// - 1117 + type × 4 + 2 × attacked + defended for the origin as it stands (1117..1140);
+/// - 1141 the move gives check; 1142 it checkmates (with 1141); 1143 it stalemates — replies are
+///   counted only after a check or when the opponent is left with king and pawns, as
+///   `evaluate_moves` does;
+/// - 1144 + victim × 2 + partial (1144..1153): after the move, the mover's piece with the largest
+///   @ref exchange_loss (the opponent to move; kings never count), victim its type 0..4, partial 0
+///   when the loss is its whole value (undefended), 1 when only part; no id when nothing of the
+///   mover's can be won. Ties go to the first piece in square order from the mover's side.
+///
+/// @code
+/// std::vector<transcendence::feature_id> ids;
+/// const transcendence::position pos = transcendence::position::start();
+/// for (transcendence::move m : transcendence::legal_moves(pos)) {
+///   ids.clear();
+///   transcendence::move_facts::append(pos, m, ids);  // e.g. {0, from id, to id, safety ids}
+/// }
+/// @endcode
+struct move_facts {
+  /// @brief Version of the id assignment: it changes whenever the ids a move gets change, so that
+  /// data built with an older version is recognised as stale.
+  static constexpr int version = 1;
+  /// @brief Size of the feature vocabulary.
+  static constexpr std::size_t vocab_size = 1154;
+  /// @brief Most ids one move can get (legal, from, to, capture, promotion, two safeties, check,
+  /// mate, what it leaves en prise).
+  static constexpr std::size_t max_features = 10;
+  /// @brief The id every legal move has.
+  static constexpr feature_id legal = 0;
+  /// @brief First piece-and-origin id.
+  static constexpr feature_id from_base = 1;
+  /// @brief First piece-and-destination id.
+  static constexpr feature_id to_base = 385;
+  /// @brief First captured-piece-and-square id.
+  static constexpr feature_id capture_base = 769;
+  /// @brief First promotion id (knight).
+  static constexpr feature_id promotion_base = 1089;
+  /// @brief First destination-safety id.
+  static constexpr feature_id to_safety_base = 1093;
+  /// @brief First origin-safety id.
+  static constexpr feature_id from_safety_base = 1117;
+  /// @brief The move gives check.
+  static constexpr feature_id gives_check = 1141;
+  /// @brief The move checkmates.
+  static constexpr feature_id checkmates = 1142;
+  /// @brief The move stalemates.
+  static constexpr feature_id stalemates = 1143;
+  /// @brief First "leaves a piece en prise" id.
+  static constexpr feature_id leaves_en_prise_base = 1144;
+
+  /// @brief Appends the facts of one move (in the order of the list above).
+  /// @param pos the position.
+  /// @param m a legal move of @p pos.
+  /// @param out receives the ids (at most @ref max_features).
+  static void append(const position& pos, move m, std::vector<feature_id>& out) {
+    const color us = pos.side_to_move();
+    const color them = ~us;
+    const int flip = us == color::white ? 0 : 56;
+    const square from = m.from();
+    const square to = m.to();
+    const int type = static_cast<int>(type_of(pos.piece_on(from)));
+    const int rel_to = to ^ flip;
+    out.push_back(legal);
+    out.push_back(from_base + static_cast<feature_id>(type * 64 + (from ^ flip)));
+    out.push_back(to_base + static_cast<feature_id>(type * 64 + rel_to));
+
+    const bitboard occ = pos.occupied();
+    bitboard occ_moved = occ ^ square_bb(from);
+    if (m.kind() == move_kind::en_passant) {
+      // The captured pawn leaves too, which may open a file onto the destination.
+      occ_moved ^= square_bb(static_cast<square>(us == color::white ? to - 8 : to + 8));
+      out.push_back(capture_base + static_cast<feature_id>(static_cast<int>(piece_type::pawn) * 64 + rel_to));
+    } else if (m.kind() != move_kind::castling && pos.piece_on(to) != piece::none) {
+      out.push_back(capture_base + static_cast<feature_id>(static_cast<int>(type_of(pos.piece_on(to))) * 64 + rel_to));
+    }
+    if (m.kind() == move_kind::promotion)
+      out.push_back(promotion_base + static_cast<feature_id>(static_cast<int>(m.promotion()) - 1));
+
+    const bool to_attacked = pos.attackers(to, them, occ_moved) != 0;
+    const bool to_defended = (pos.attackers(to, us, occ_moved) & ~square_bb(from)) != 0;
+    out.push_back(to_safety_base + static_cast<feature_id>(type * 4 + 2 * to_attacked + to_defended));
+    const bool from_attacked = pos.attackers(from, them, occ) != 0;
+    const bool from_defended = pos.attackers(from, us, occ) != 0;
+    out.push_back(from_safety_base + static_cast<feature_id>(type * 4 + 2 * from_attacked + from_defended));
+
+    const position next = pos.after(m);
+    const bool check = next.in_check();
+    if (check) out.push_back(gives_check);
+    // Counting replies is the costly part; only a check or a bare king-and-pawns army can leave
+    // none (the same shortcut as the experts' evaluate_moves).
+    const bool sparse =
+        (next.pieces(them) & ~next.pieces(piece_type::pawn) & ~next.pieces(piece_type::king)) == 0;
+    if ((check || sparse) && count_legal_moves(next) == 0) out.push_back(check ? checkmates : stalemates);
+
+    // Only pieces the opponent attacks can be lost; one attack map is cheaper than asking every
+    // piece for its attackers. Black's pieces are visited in mirrored square order (a byte swap)
+    // so that ties resolve the same way in a position and its colour mirror.
+    bitboard exposed = next.pieces(us) & ~next.pieces(piece_type::king) & board_features::attacked_by(next, them);
+    if (us == color::black) exposed = __builtin_bswap64(exposed);
+    int worst = 0;
+    square victim = no_square;
+    while (exposed) {
+      const square s = static_cast<square>(pop_lsb(exposed) ^ flip);
+      const int loss = exchange_loss(next, s);
+      if (loss > worst) {
+        worst = loss;
+        victim = s;
+      }
+    }
+    if (victim != no_square) {
+      const piece_type t = type_of(next.piece_on(victim));
+      const bool partial = worst < piece_value(t);
+      out.push_back(leaves_en_prise_base + static_cast<feature_id>(static_cast<int>(t) * 2 + partial));
+    }
+  }
+};
+
 /// @brief The board-aware move tokenizer: @ref move_tokenizer tokens, and for every token the
 /// features (@ref board_features) of the board on which the next move is played.
 ///
@@ -355,7 +492,108 @@ class board_move_tokenizer {
     encode_features(game, ids, offsets);
   }
 
+  /// @brief Size of the candidate feature vocabulary (the facts of a move).
+  /// @return @ref move_facts::vocab_size.
+  [[nodiscard]] std::size_t candidate_vocab_size() const noexcept { return move_facts::vocab_size; }
+
+  /// @brief Appends one position to candidate lists: every legal move (in the order of
+  /// `generate_legal_moves`) with its token and its @ref move_facts, then closes the position.
+  /// @param pos the position.
+  /// @param out receives the candidates (a position without legal moves gets none).
+  static void append_candidates(const position& pos, candidate_lists& out) {
+    move_list legal;
+    generate_legal_moves(pos, legal);
+    append_candidates(pos, legal, out);
+  }
+
+  /// @brief Appends, for each token `encode` produces, the candidates for the token after it:
+  /// `bos` gets the legal moves of the start position, move k those of the position after it.
+  /// @param game the game (its moves must be legal; @ref encode checks that).
+  /// @param out receives one position per token.
+  void encode_candidates(const input_type& game, candidate_lists& out) const {
+    position pos = game.start;
+    append_candidates(pos, out);
+    for (move m : game.moves) {
+      pos.play(m);
+      append_candidates(pos, out);
+    }
+  }
+
+  /// @brief Appends the candidates of a window of a packed corpus, as @ref encode_candidates
+  /// gives them for each token of the window.
+  ///
+  /// The corpus is documents `[bos, m1, m2, ...]` from @ref start packed end to end, as a token
+  /// shard holds them. The position at token i is the one after it (a `bos` is the start
+  /// position). The document holding @p first is replayed from its `bos`, so a window costs its
+  /// own length plus the plies before it in its first document; a window may straddle documents.
+  /// @param corpus the packed tokens.
+  /// @param first index of the window's first token.
+  /// @param count number of tokens in the window (one position each).
+  /// @param out receives @p count positions.
+  /// @throws config_error when the window does not lie inside the corpus.
+  /// @throws parse_error naming the token index when no `bos` precedes @p first or a token is
+  ///         neither `bos` nor a legal move where it stands (@p out may then hold some of the
+  ///         window's positions).
+  void append_window_candidates(std::span<const token_id> corpus, std::size_t first, std::size_t count,
+                                candidate_lists& out) const {
+    if (first > corpus.size() || count > corpus.size() - first) {
+      std::string what = "board_move_tokenizer: window [";
+      what.append(std::to_string(first)).append(", ").append(std::to_string(first + count));
+      what.append(") lies outside a corpus of ").append(std::to_string(corpus.size())).append(" tokens");
+      throw config_error(what);
+    }
+    if (count == 0) return;
+    std::size_t begin = first;
+    while (corpus[begin] != move_tokenizer::bos_token) {
+      if (begin == 0) {
+        std::string what = "no bos token at or before token index ";
+        what.append(std::to_string(first));
+        throw parse_error("board_move_tokenizer", 0, first + 1, what);
+      }
+      --begin;
+    }
+    position pos = start();
+    move_list legal;
+    bool have_legal = false;  // whether `legal` holds the moves of `pos`
+    const auto advance = [&](std::size_t i) {
+      const token_id t = corpus[i];
+      if (t == move_tokenizer::bos_token) {
+        pos = start();
+        have_legal = false;
+        return;
+      }
+      if (!have_legal) generate_legal_moves(pos, legal);
+      const move m = move_of_token(t, legal);
+      if (m.is_null()) {
+        std::string what = "token ";
+        what.append(std::to_string(t)).append(" at index ").append(std::to_string(i));
+        what.append(" is not a legal move where it stands");
+        throw parse_error("board_move_tokenizer", 0, i + 1, what);
+      }
+      pos.play(m);
+      have_legal = false;
+    };
+    for (std::size_t i = begin + 1; i <= first; ++i) advance(i);
+    for (std::size_t i = first; i < first + count; ++i) {
+      if (i > first) advance(i);
+      generate_legal_moves(pos, legal);
+      have_legal = true;
+      append_candidates(pos, legal, out);
+    }
+  }
+
  private:
+  // Writes straight into the lists' storage (what candidate_lists::add does) so that the facts
+  // need no scratch buffer.
+  static void append_candidates(const position& pos, const move_list& legal, candidate_lists& out) {
+    for (move m : legal) {
+      out.tokens.push_back(move_token(m));
+      move_facts::append(pos, m, out.feature_ids);
+      out.feature_offsets.push_back(out.feature_ids.size());
+    }
+    out.end_position();
+  }
+
   move_tokenizer m_moves;
 };
 
