@@ -176,3 +176,37 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_of_another_shape_is_refused) {
   model_t other(be, wider, 1);
   expect_format_error([&] { load_checkpoint(read_checkpoint(file), other); }, "differs", "shape.ckpt");
 }
+
+// The candidate head is a flag plus one config field: its weights and size survive both formats,
+// and a file without the head still reads as one without it.
+BOOST_AUTO_TEST_CASE(candidate_head_round_trips) {
+  temp_dir dir;
+  reference_backend be;
+  gpt_config with_head = tiny;
+  with_head.candidate_vocab = 6;
+  model_t m(be, with_head, 4);
+  for (bool bf16 : {false, true}) {
+    auto ck = make_checkpoint(m, static_cast<const adamw_optimizer<reference_backend>*>(nullptr));
+    ck.bf16_parameters = bf16;
+    const auto file = dir.path / (bf16 ? "head16.ckpt" : "head.ckpt");
+    write_checkpoint(file, ck);
+    const auto back = read_checkpoint(file);
+    BOOST_TEST(back.config.candidate_vocab == 6);
+    BOOST_TEST((back.config == with_head));
+    model_t loaded(be, back.config, 9);
+    load_checkpoint(back, loaded);
+    std::vector<float> a(static_cast<std::size_t>(m.parameter_count())), b(a.size());
+    m.get_parameters(a);
+    loaded.get_parameters(b);
+    const auto& L = m.layout();
+    for (std::int64_t i = L.wce; i < L.wce + 6 * tiny.d_model; ++i)
+      BOOST_TEST(b[static_cast<std::size_t>(i)] == a[static_cast<std::size_t>(i)],
+                 boost::test_tools::tolerance(bf16 ? 1e-2F : 0.0F));
+  }
+  trained t;
+  save_checkpoint(dir.path / "plain.ckpt", t.model, &t.opt);
+  BOOST_TEST(read_checkpoint(dir.path / "plain.ckpt").config.candidate_vocab == 0);
+  model_t headless(be, tiny, 1);
+  expect_format_error([&] { load_checkpoint(read_checkpoint(dir.path / "head.ckpt"), headless); }, "candidates 6",
+                      "head.ckpt");
+}

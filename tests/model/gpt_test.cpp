@@ -1,7 +1,9 @@
 #define BOOST_TEST_MODULE model_gpt
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "transcendence/backend/reference.hpp"
@@ -41,6 +43,40 @@ tiny_batch random_batch(rng& gen, std::int64_t rows, std::int64_t vocab, std::in
   }
   t.targets[3] = -1;  // an ignored position
   return t;
+}
+
+// Up to 3 distinct candidate tokens per position, each with 0..2 feature ids (repeats allowed),
+// stored as a slice of larger arrays (offsets not starting at 0).
+candidate_lists random_candidates(rng& gen, std::int64_t rows, std::int64_t vocab, std::int64_t candidate_vocab) {
+  candidate_lists c;
+  c.offsets.assign(1, 5);
+  c.tokens.assign(5, 0);
+  c.feature_offsets.assign(1, 9);
+  c.feature_ids.assign(9, 0);
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const auto k = gen.below(4);
+    std::vector<token_id> used;
+    for (std::uint64_t j = 0; j < k; ++j) {
+      const auto t = static_cast<token_id>(gen.below(static_cast<std::uint64_t>(vocab)));
+      if (std::find(used.begin(), used.end(), t) != used.end()) continue;
+      used.push_back(t);
+      std::vector<feature_id> ids;
+      for (std::uint64_t f = gen.below(3); f > 0; --f)
+        ids.push_back(static_cast<feature_id>(gen.below(static_cast<std::uint64_t>(candidate_vocab))));
+      c.add(t, ids);
+    }
+    c.end_position();
+  }
+  return c;
+}
+
+// The view of random_candidates without its 5 leading dummy tokens and 9 dummy ids (the offsets
+// keep their bases, as a slice of a larger store would).
+candidate_csr slice_view(const candidate_lists& c) {
+  candidate_csr v = c.view();
+  v.tokens = v.tokens.subspan(5);
+  v.feature_ids = v.feature_ids.subspan(9);
+  return v;
 }
 
 }  // namespace
@@ -170,6 +206,147 @@ BOOST_AUTO_TEST_CASE(whole_model_finite_differences) {
       for (std::size_t i = 0; i < p.size(); i += 7) BOOST_TEST(g2[i] == 1.5F * g[i], boost::test_tools::tolerance(1e-4F));
     }
   }
+}
+
+// The candidate head: every parameter (the candidate embedding and, through h, the whole model)
+// against central differences; candidates that repeat a feature id and positions with none.
+BOOST_AUTO_TEST_CASE(candidate_head_finite_differences) {
+  reference_backend be;
+  gpt_config c{.vocab_size = 7, .context = 6, .n_layer = 1, .n_head = 2, .d_model = 8, .feature_vocab = 5,
+               .candidate_vocab = 4};
+  model_t m(be, c, 21);
+  rng gen(22);
+  std::vector<float> p(static_cast<std::size_t>(m.parameter_count()));
+  for (auto& v : p) v = static_cast<float>(gen.normal() * 0.4);
+  m.set_parameters(p);
+  auto data = random_batch(gen, 2 * 5, c.vocab_size, c.feature_vocab);
+  const auto cands = random_candidates(gen, 2 * 5, c.vocab_size, c.candidate_vocab);
+  auto batch = data.view(2, 5, true);
+  batch.candidates = slice_view(cands);
+  BOOST_TEST(batch.candidates.tokens.size() > 5u);
+  m.zero_gradients();
+  const double with = m.forward(batch);
+  m.backward();
+  std::vector<float> g(p.size());
+  m.get_gradients(g);
+  // The head changes the loss (its embedding is random and non-zero).
+  auto plain = data.view(2, 5, true);
+  BOOST_TEST(std::abs(m.forward(plain) - with) > 1e-3);
+  const auto& L = m.layout();
+  bool head_gradient = false;
+  for (std::int64_t i = L.wce; i < L.wce + c.candidate_vocab * c.d_model; ++i)
+    head_gradient = head_gradient || g[static_cast<std::size_t>(i)] != 0.0F;
+  BOOST_TEST(head_gradient);
+  const double h = 5e-3;
+  std::size_t failures = 0;
+  double worst = 0.0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const float saved = p[i];
+    p[i] = static_cast<float>(saved + h);
+    m.set_parameters(p);
+    const double up = m.forward(batch);
+    p[i] = static_cast<float>(saved - h);
+    m.set_parameters(p);
+    const double down = m.forward(batch);
+    p[i] = saved;
+    const double fd = (up - down) / (2 * h);
+    const double err = std::abs(fd - g[i]) / (2e-4 + 1e-2 * std::abs(fd));
+    worst = std::max(worst, err);
+    if (err > 1.0) {
+      ++failures;
+      BOOST_TEST_MESSAGE("parameter " << i << ": fd " << fd << " analytic " << g[i]);
+    }
+  }
+  BOOST_TEST(failures == 0u, "worst normalised error " << worst);
+}
+
+// The logit of a candidate is the plain logit plus h · Σ E[f]; other logits are untouched.
+BOOST_AUTO_TEST_CASE(candidate_scores_add_to_their_logits_only) {
+  reference_backend be;
+  gpt_config c{.vocab_size = 6, .context = 4, .n_layer = 1, .n_head = 1, .d_model = 4, .candidate_vocab = 3};
+  model_t m(be, c, 5);
+  std::vector<float> p(static_cast<std::size_t>(m.parameter_count()));
+  m.get_parameters(p);
+  const auto& L = m.layout();
+  for (std::int64_t i = 0; i < 3 * 4; ++i) p[static_cast<std::size_t>(L.wce + i)] = 0.1F * static_cast<float>(i + 1);
+  m.set_parameters(p);
+  std::vector<token_id> in{1, 2};
+  token_batch plain{.batch = 1, .length = 2, .inputs = in};
+  m.forward(plain);
+  std::vector<float> base(2 * 6);
+  m.get_logits(base);
+  candidate_lists cl;
+  cl.end_position();                                      // position 0: none
+  cl.add(4, std::vector<feature_id>{0, 2});               // position 1: token 4 with ids 0 and 2
+  cl.add(1, std::vector<feature_id>{1, 1});               //             token 1 with id 1 twice
+  cl.end_position();
+  token_batch with = plain;
+  with.candidates = cl.view();
+  m.forward(with);
+  std::vector<float> got(2 * 6);
+  m.get_logits(got);
+  // Recover h (final LayerNorm output of position 1) from the tied head: logits = h · wteᵀ is not
+  // invertible in general, so compare against the head computed from the embedding directly.
+  std::vector<float> delta(12);
+  for (std::size_t i = 0; i < 12; ++i) delta[i] = got[i] - base[i];
+  for (std::size_t i = 0; i < 6; ++i) BOOST_TEST(delta[i] == 0.0F);
+  for (std::size_t t : {0u, 2u, 3u, 5u}) BOOST_TEST(delta[6 + t] == 0.0F);
+  BOOST_TEST(delta[6 + 4] != 0.0F);
+  BOOST_TEST(delta[6 + 1] != 0.0F);
+  // Scaling E scales every candidate score.
+  for (std::int64_t i = 0; i < 3 * 4; ++i) p[static_cast<std::size_t>(L.wce + i)] *= 2.0F;
+  m.set_parameters(p);
+  m.forward(with);
+  std::vector<float> twice(12);
+  m.get_logits(twice);
+  BOOST_TEST(twice[6 + 4] - base[6 + 4] == 2.0F * delta[6 + 4], boost::test_tools::tolerance(1e-4F));
+  BOOST_TEST(twice[6 + 1] - base[6 + 1] == 2.0F * delta[6 + 1], boost::test_tools::tolerance(1e-4F));
+}
+
+BOOST_AUTO_TEST_CASE(bad_candidates_are_rejected) {
+  reference_backend be;
+  gpt_config c{.vocab_size = 6, .context = 4, .n_layer = 1, .n_head = 1, .d_model = 4, .candidate_vocab = 3};
+  model_t m(be, c, 5);
+  std::vector<token_id> in{1, 2};
+  token_batch b{.batch = 1, .length = 2, .inputs = in};
+  const auto rejects = [&](candidate_lists cl, const char* what) {
+    token_batch x = b;
+    x.candidates = cl.view();
+    BOOST_CHECK_EXCEPTION(m.forward(x), config_error, [&](const config_error& e) {
+      const bool ok = std::string(e.what()).find(what) != std::string::npos;
+      if (!ok) BOOST_TEST_MESSAGE(e.what());
+      return ok;
+    });
+  };
+  candidate_lists one;  // one position for two rows
+  one.add(1, std::vector<feature_id>{0});
+  one.end_position();
+  rejects(one, "candidate offsets hold 2 entries");
+  candidate_lists twice;
+  twice.add(1, std::vector<feature_id>{0});
+  twice.add(1, std::vector<feature_id>{1});
+  twice.end_position();
+  twice.end_position();
+  rejects(twice, "appears twice");
+  candidate_lists far;
+  far.add(6, std::vector<feature_id>{0});
+  far.end_position();
+  far.end_position();
+  rejects(far, "outside [0, 6)");
+  candidate_lists bad_id;
+  bad_id.add(2, std::vector<feature_id>{3});
+  bad_id.end_position();
+  bad_id.end_position();
+  rejects(bad_id, "feature id 3");
+  gpt_config no_head = c;
+  no_head.candidate_vocab = 0;
+  model_t m2(be, no_head, 5);
+  token_batch x = b;
+  candidate_lists ok;
+  ok.end_position();
+  ok.end_position();
+  x.candidates = ok.view();
+  BOOST_CHECK_THROW(m2.forward(x), config_error);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -181,6 +181,48 @@ BOOST_AUTO_TEST_CASE(chunked_prompts_and_reset_slots_give_the_same_logits) {
   expect_close(got, want, "chunked after reset");
 }
 
+// A model with a candidate head: chunked prompts and single steps add the same candidate scores
+// as the full forward pass (including positions without candidates).
+BOOST_AUTO_TEST_CASE(candidate_head_matches_full_recomputation) {
+  reference_backend be;
+  gpt_config c{.vocab_size = 11, .context = 12, .n_layer = 1, .n_head = 2, .d_model = 16, .feature_vocab = 9,
+               .candidate_vocab = 5};
+  model_t m(be, c, 23, 0.2F);
+  rng gen(12);
+  const auto s = random_sequence(gen, 12, c);
+  candidate_lists cl;
+  for (std::size_t i = 0; i < 12; ++i) {
+    for (token_id t = static_cast<token_id>(i % 3); t < 11; t += 4) {
+      std::vector<feature_id> ids{static_cast<feature_id>(gen.below(5)), static_cast<feature_id>(gen.below(5))};
+      cl.add(t, ids);
+    }
+    cl.end_position();
+  }
+  const auto slice = [&](std::size_t from, std::size_t count) {
+    candidate_csr v;
+    v.offsets = std::span(cl.offsets).subspan(from, count + 1);
+    v.tokens = std::span(cl.tokens).subspan(v.offsets.front(), v.offsets.back() - v.offsets.front());
+    v.feature_offsets = std::span(cl.feature_offsets).subspan(v.offsets.front(), v.tokens.size() + 1);
+    v.feature_ids = std::span(cl.feature_ids).subspan(v.feature_offsets.front(), v.feature_offsets.back() - v.feature_offsets.front());
+    return v;
+  };
+  m.forward({.batch = 1, .length = 12, .inputs = s.tokens, .feature_ids = s.fids, .feature_offsets = s.offsets,
+             .candidates = cl.view()});
+  std::vector<float> want(12 * 11), got(12 * 11), plain(12 * 11);
+  m.get_logits(want);
+  cache_t chunked(m, 1, 5);
+  chunked.append(0, std::span(s.tokens).first(9), std::span(got).first(9 * 11), s.features(0, 9), slice(0, 9));
+  for (std::size_t i = 9; i < 12; ++i) {
+    const std::int64_t slot = 0;
+    chunked.step(std::span(&slot, 1), std::span(s.tokens).subspan(i, 1), std::span(got).subspan(i * 11, 11),
+                 s.features(i, 1), slice(i, 1));
+  }
+  expect_close(got, want, "candidate head");
+  cache_t none(m, 1);
+  none.append(0, s.tokens, plain, s.features(0, 12));
+  BOOST_TEST(plain[0] != want[0]);  // token 0 is a candidate of position 0: the head changed it
+}
+
 BOOST_AUTO_TEST_CASE(misuse_is_reported) {
   reference_backend be;
   auto m = make_model(be, false);

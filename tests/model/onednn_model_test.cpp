@@ -11,18 +11,20 @@
 #include "transcendence/model/kv_cache.hpp"
 
 // The same model code on the oneDNN backend against the reference backend: the whole forward,
-// backward, optimizer and KV-cache paths, with odd shapes (head_dim 12, feature bags, masks).
+// backward, optimizer and KV-cache paths, with odd shapes (head_dim 12, feature bags, masks, a
+// candidate head).
 using namespace transcendence;
 
 namespace {
 
 const gpt_config shape{.vocab_size = 19, .context = 24, .n_layer = 2, .n_head = 3, .d_model = 36,
-                       .feature_vocab = 13, .bias = true};
+                       .feature_vocab = 13, .candidate_vocab = 7, .bias = true};
 
 struct data {
   std::vector<token_id> in, tgt;
   std::vector<feature_id> fids;
   std::vector<std::uint64_t> offs{0};
+  candidate_lists cands;  // 0..4 distinct candidate tokens per position, 0..3 ids each
   data(std::int64_t rows, std::uint64_t seed) {
     rng gen(seed);
     for (std::int64_t i = 0; i < rows; ++i) {
@@ -30,10 +32,28 @@ struct data {
       tgt.push_back(static_cast<token_id>(gen.below(19)));
       for (std::uint64_t k = gen.below(4); k > 0; --k) fids.push_back(static_cast<feature_id>(gen.below(13)));
       offs.push_back(fids.size());
+      const auto first = static_cast<token_id>(gen.below(19));
+      for (token_id k = static_cast<token_id>(gen.below(5)); k > 0; --k) {
+        std::vector<feature_id> ids;
+        for (std::uint64_t j = gen.below(4); j > 0; --j) ids.push_back(static_cast<feature_id>(gen.below(7)));
+        cands.add((first + 4 * k) % 19, ids);
+      }
+      cands.end_position();
     }
   }
   token_batch batch(std::int64_t b, std::int64_t t) const {
-    return {.batch = b, .length = t, .inputs = in, .targets = tgt, .feature_ids = fids, .feature_offsets = offs};
+    return {.batch = b, .length = t, .inputs = in, .targets = tgt, .feature_ids = fids, .feature_offsets = offs,
+            .candidates = cands.view()};
+  }
+  // Candidates of positions [from, from + count).
+  candidate_csr candidates(std::size_t from, std::size_t count) const {
+    candidate_csr c;
+    c.offsets = std::span(cands.offsets).subspan(from, count + 1);
+    c.tokens = std::span(cands.tokens).subspan(c.offsets.front(), c.offsets.back() - c.offsets.front());
+    c.feature_offsets = std::span(cands.feature_offsets).subspan(c.offsets.front(), c.tokens.size() + 1);
+    c.feature_ids = std::span(cands.feature_ids)
+                        .subspan(c.feature_offsets.front(), c.feature_offsets.back() - c.feature_offsets.front());
+    return c;
   }
 };
 
@@ -79,16 +99,18 @@ BOOST_AUTO_TEST_CASE(kv_cache_on_onednn_matches_full_recomputation) {
   gpt_model<onednn_backend> om(ob, shape, 9, 0.2F);
   const data d(20, 3);
   const auto v = static_cast<std::size_t>(shape.vocab_size);
-  om.forward({.batch = 1, .length = 20, .inputs = d.in, .feature_ids = d.fids, .feature_offsets = d.offs});
+  om.forward({.batch = 1, .length = 20, .inputs = d.in, .feature_ids = d.fids, .feature_offsets = d.offs,
+              .candidates = d.cands.view()});
   std::vector<float> want(20 * v), got(20 * v);
   om.get_logits(want);
   gpt_kv_cache<onednn_backend> cache(om, 2);
   const feature_csr prompt{std::span(d.fids).first(d.offs[6]), std::span(d.offs).first(7)};
-  cache.append(1, std::span(d.in).first(6), std::span(got).first(6 * v), prompt);
+  cache.append(1, std::span(d.in).first(6), std::span(got).first(6 * v), prompt, d.candidates(0, 6));
   for (std::size_t i = 6; i < 20; ++i) {
     const std::int64_t slot = 1;
     const feature_csr f{std::span(d.fids).subspan(d.offs[i], d.offs[i + 1] - d.offs[i]), std::span(d.offs).subspan(i, 2)};
-    cache.step(std::span(&slot, 1), std::span(d.in).subspan(i, 1), std::span(got).subspan(i * v, v), f);
+    cache.step(std::span(&slot, 1), std::span(d.in).subspan(i, 1), std::span(got).subspan(i * v, v), f,
+               d.candidates(i, 1));
   }
   double worst = 0;
   for (std::size_t i = 0; i < got.size(); ++i)

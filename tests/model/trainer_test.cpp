@@ -172,6 +172,53 @@ BOOST_AUTO_TEST_CASE(nan_loss_stops_with_a_numeric_error) {
   }
 }
 
+// Candidates come from a provider called per window: here the rule's successor (feature 0) and
+// one decoy (feature 1) per position. The head learns to prefer the successor, so its loss falls
+// below the same model's without candidates after the same steps.
+BOOST_AUTO_TEST_CASE(a_candidate_provider_feeds_the_candidate_head) {
+  const corpus_data train(1, 3000), val(2, 500);
+  std::size_t calls = 0;
+  const candidate_provider provider = [&calls](std::span<const token_id> tokens, std::size_t first, std::size_t count,
+                                              candidate_lists& out) {
+    ++calls;
+    BOOST_REQUIRE(first + count <= tokens.size());
+    for (std::size_t i = first; i < first + count; ++i) {
+      const feature_id successor = 0, decoy = 1;
+      out.add(static_cast<token_id>((tokens[i] + 1) % 12), std::span(&successor, 1));
+      out.add(static_cast<token_id>((tokens[i] + 5) % 12), std::span(&decoy, 1));
+      out.end_position();
+    }
+  };
+  reference_backend be;
+  gpt_config with_head = tiny;
+  with_head.candidate_vocab = 2;
+  auto tc = base_config({}, 30);
+  tc.optimizer.decay_steps = 30;
+  tc.optimizer.lr = 1e-2F;
+  tc.eval_batches = 8;
+  double loss[2];
+  for (int head = 0; head < 2; ++head) {
+    model_t m(be, head ? with_head : tiny, 5);
+    trainer_t t(m, tc);
+    token_corpus tr = train.view(), va = val.view();
+    if (head) tr.candidates = va.candidates = provider;
+    loss[head] = t.run(tr, &va).last_eval_loss;
+  }
+  BOOST_TEST_MESSAGE("validation loss after 30 steps: " << loss[0] << " without, " << loss[1] << " with candidates");
+  // steps × micro-batches × sequences, plus 8 evaluations (every 4 steps and the last) × 8 batches × 3
+  BOOST_TEST(calls == std::size_t{30 * 2 * 3 + 8 * 8 * 3});
+  BOOST_TEST(loss[1] < loss[0] - 0.1);
+
+  model_t plain(be, tiny, 5), headed(be, with_head, 5);
+  trainer_t tp(plain, tc), th(headed, tc);
+  token_corpus with = train.view();
+  with.candidates = provider;
+  BOOST_CHECK_THROW(tp.run(with), config_error);         // candidates for a model without a head
+  BOOST_CHECK_THROW(th.run(train.view()), config_error);  // a head without candidates
+  with.candidates = [](std::span<const token_id>, std::size_t, std::size_t, candidate_lists& out) { out.end_position(); };
+  BOOST_CHECK_THROW(th.run(with), config_error);          // too few positions
+}
+
 BOOST_AUTO_TEST_CASE(bad_corpora_and_settings_are_rejected) {
   reference_backend be;
   model_t m(be, tiny, 5);

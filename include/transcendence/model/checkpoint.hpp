@@ -6,10 +6,11 @@
 /// |---|---|
 /// | magic `TRNSGPT\0` | 8 bytes |
 /// | version | u32 |
-/// | flags (bit 0: optimizer moments present; bit 1: parameters stored as bfloat16) | u32 |
+/// | flags (bit 0: optimizer moments present; bit 1: parameters stored as bfloat16; bit 2: candidate head) | u32 |
 /// | file size in bytes | u64 |
 /// | config: vocab, context, n_layer, n_head, d_model, feature_vocab, bias | 7 × i64 |
 /// | config: layer_norm_eps | f32 |
+/// | if flag 2: config: candidate_vocab | i64 |
 /// | optimizer: lr, min_lr, beta1, beta2, eps, weight_decay, grad_clip | 7 × f32 |
 /// | optimizer: warmup_steps, decay_steps | 2 × i64 |
 /// | state: step, tokens_seen | 2 × i64 |
@@ -134,7 +135,7 @@ inline std::string shape_text(std::span<const std::int64_t> shape) {
 inline std::string config_text(const gpt_config& c) {
   return "vocab " + std::to_string(c.vocab_size) + ", context " + std::to_string(c.context) + ", layers " +
          std::to_string(c.n_layer) + ", heads " + std::to_string(c.n_head) + ", d_model " + std::to_string(c.d_model) +
-         ", features " + std::to_string(c.feature_vocab) + ", bias " + (c.bias ? "on" : "off");
+         ", features " + std::to_string(c.feature_vocab) + ", candidates " + std::to_string(c.candidate_vocab) + ", bias " + (c.bias ? "on" : "off");
 }
 
 }  // namespace detail
@@ -157,13 +158,16 @@ inline std::string serialize_checkpoint(const gpt_checkpoint& ck) {
   detail::checkpoint_writer w;
   w.put_bytes(detail::checkpoint_magic.data(), detail::checkpoint_magic.size());
   w.put(checkpoint_version);
-  w.put(static_cast<std::uint32_t>((moments ? 1U : 0U) | (ck.bf16_parameters ? 2U : 0U)));
+  // The candidate head is a flag with one extra field, so files without it read as before.
+  w.put(static_cast<std::uint32_t>((moments ? 1U : 0U) | (ck.bf16_parameters ? 2U : 0U) |
+                                   (ck.config.candidate_vocab > 0 ? 4U : 0U)));
   w.put(std::uint64_t{0});  // file size, patched below
   const auto& c = ck.config;
   for (std::int64_t v : {c.vocab_size, c.context, c.n_layer, c.n_head, c.d_model, c.feature_vocab,
                          static_cast<std::int64_t>(c.bias)})
     w.put(v);
   w.put(c.layer_norm_eps);
+  if (c.candidate_vocab > 0) w.put(c.candidate_vocab);
   const auto& o = ck.optimizer;
   for (float v : {o.lr, o.min_lr, o.beta1, o.beta2, o.eps, o.weight_decay, o.grad_clip}) w.put(v);
   w.put(o.warmup_steps);
@@ -222,7 +226,7 @@ inline gpt_checkpoint parse_checkpoint(std::string_view bytes, const std::string
   std::memcpy(&stored_crc, bytes.data() + bytes.size() - sizeof stored_crc, sizeof stored_crc);
   if (crc32(bytes.substr(0, bytes.size() - sizeof stored_crc)) != stored_crc)
     r.fail("checkpoint checksum mismatch: the file is corrupted");
-  if (flags & ~3U) r.fail("unknown checkpoint flags " + std::to_string(flags));
+  if (flags & ~7U) r.fail("unknown checkpoint flags " + std::to_string(flags));
   if ((flags & 3U) == 3U) r.fail("bfloat16 parameters with optimizer moments (an invalid combination)");
 
   gpt_checkpoint ck;
@@ -237,6 +241,10 @@ inline gpt_checkpoint parse_checkpoint(std::string_view bytes, const std::string
   c.feature_vocab = r.get<std::int64_t>("config");
   c.bias = r.get<std::int64_t>("config") != 0;
   c.layer_norm_eps = r.get<float>("config");
+  if (flags & 4U) {
+    c.candidate_vocab = r.get<std::int64_t>("config");
+    if (c.candidate_vocab <= 0) r.fail("candidate head flagged with a candidate vocabulary of " + std::to_string(c.candidate_vocab));
+  }
   try {
     c.validate();
   } catch (const config_error& e) {

@@ -26,6 +26,10 @@ struct gpt_config {
   std::int64_t n_head = 4;          ///< Attention heads; must divide d_model.
   std::int64_t d_model = 256;       ///< Width of the residual stream.
   std::int64_t feature_vocab = 0;   ///< Per-position feature ids are in [0, feature_vocab); 0: no features.
+  /// Candidate feature ids are in [0, candidate_vocab); 0: no candidate head. With a candidate
+  /// head, each candidate token of a position (see `candidate_csr`) gets h · Σ E[f] added to its
+  /// logit, where h is the final hidden state and f the candidate's feature ids.
+  std::int64_t candidate_vocab = 0;
   bool bias = false;                ///< Biases in linear layers and LayerNorms (nanoGPT default: off).
   float layer_norm_eps = 1e-5F;     ///< LayerNorm variance epsilon.
 
@@ -42,6 +46,7 @@ struct gpt_config {
     need(d_model > 0 && d_model % n_head == 0,
          "d_model (" + std::to_string(d_model) + ") must be a positive multiple of n_head (" + std::to_string(n_head) + ")");
     need(feature_vocab >= 0, "feature_vocab must be non-negative");
+    need(candidate_vocab >= 0, "candidate_vocab must be non-negative");
     need(layer_norm_eps > 0.0F, "layer_norm_eps must be positive");
   }
 
@@ -93,6 +98,7 @@ struct gpt_layout {
   std::int64_t wte = -1;                   ///< Token embedding [vocab, d], also the output head.
   std::int64_t wpe = -1;                   ///< Positional embedding [context, d].
   std::int64_t wfe = -1;                   ///< Feature embedding [feature_vocab, d] (-1 without features).
+  std::int64_t wce = -1;                   ///< Candidate feature embedding [candidate_vocab, d] (-1 without a candidate head).
   std::int64_t lnf_g = -1;                 ///< Final LayerNorm scale [d].
   std::int64_t lnf_b = -1;                 ///< Final LayerNorm shift [d] (-1 without bias).
   std::int64_t decay_size = 0;             ///< Elements of the decayed region [0, decay_size).
@@ -118,6 +124,7 @@ struct gpt_layout {
       put("wte", {c.vocab_size, d}, l.wte);
       put("wpe", {c.context, d}, l.wpe);
       if (c.feature_vocab > 0) put("wfe", {c.feature_vocab, d}, l.wfe);
+      if (c.candidate_vocab > 0) put("wce", {c.candidate_vocab, d}, l.wce);
       l.blocks.resize(static_cast<std::size_t>(c.n_layer));
       for (std::int64_t i = 0; i < c.n_layer; ++i) {
         auto& b = l.blocks[static_cast<std::size_t>(i)];

@@ -43,6 +43,114 @@ void linear_backward_weight(B& b, const float* x, const float* dy, float* dw, st
   b.gemm(gemm_desc{.trans_a = true, .m = k, .n = n, .k = m, .beta = 1.0F, .lda = k, .ldb = n, .ldc = n}, x, dy, dw);
 }
 
+
+/// The candidate head's ops, shared by training (`gpt_model`) and decoding (`gpt_kv_cache`).
+///
+/// Candidate c of row r with feature ids F_c adds Σ_{f∈F_c} h_r · E_f to logit (r, token_c). It is
+/// computed as one product G = H·Eᵀ (rows × candidate_vocab, the same shape of work as the output
+/// head), a gather-sum of G's entries per candidate and a scatter into the logits — all existing
+/// backend ops (embedding bags of width 1), so every backend runs it without a kernel of its own.
+template <backend B>
+class candidate_head {
+ public:
+  /// Stages the candidates of `rows` positions (their scores go to logits row-major, `vocab` wide).
+  void stage(B& b, const candidate_csr& c, std::int64_t rows, std::int64_t vocab, std::int64_t candidate_vocab) {
+    m_rows = rows;
+    m_vocab = candidate_vocab;
+    m_count = static_cast<std::int64_t>(c.tokens.size());
+    const auto nfeat = static_cast<std::int64_t>(c.feature_ids.size());
+    if (rows * candidate_vocab > std::numeric_limits<token_id>::max() ||
+        rows * vocab > std::numeric_limits<token_id>::max() || nfeat > std::numeric_limits<token_id>::max())
+      throw config_error("candidate head: too many rows for 32-bit indices in one batch");
+    ensure(b, rows, m_count, nfeat);
+    m_host_gather.clear();
+    m_host_gather_offsets.clear();
+    m_host_gather_offsets.push_back(0);
+    m_host_scatter.clear();
+    const std::uint64_t base = c.offsets.empty() ? 0 : c.offsets[0];
+    const std::uint64_t fbase = c.feature_offsets.empty() ? 0 : c.feature_offsets[0];
+    for (std::int64_t r = 0; r < rows && !c.offsets.empty(); ++r) {
+      for (std::uint64_t k = c.offsets[static_cast<std::size_t>(r)]; k < c.offsets[static_cast<std::size_t>(r + 1)]; ++k) {
+        const std::size_t ci = k - base;
+        m_host_scatter.push_back(static_cast<token_id>(r * vocab + c.tokens[ci]));
+        for (std::uint64_t j = c.feature_offsets[ci]; j < c.feature_offsets[ci + 1]; ++j)
+          m_host_gather.push_back(static_cast<token_id>(r * candidate_vocab + c.feature_ids[j - fbase]));
+        m_host_gather_offsets.push_back(static_cast<token_id>(m_host_gather.size()));
+      }
+    }
+    if (m_count == 0) return;
+    m_host_gather.resize(m_gather_capacity, 0);
+    m_host_gather_offsets.resize(m_count_capacity + 1, static_cast<token_id>(nfeat));
+    m_host_scatter.resize(m_count_capacity, 0);
+    b.upload(m_gather, m_host_gather);
+    b.upload(m_gather_offsets, m_host_gather_offsets);
+    b.upload(m_scatter, m_host_scatter);
+  }
+
+  /// Candidates staged by the last @ref stage.
+  [[nodiscard]] std::int64_t count() const noexcept { return m_count; }
+
+  /// logits (rows × vocab) += the candidates' scores from the hidden states h (rows × d).
+  void forward(B& b, const float* h, const float* wce, float* logits, std::int64_t d) {
+    if (m_count == 0) return;
+    float* g = b.data(m_g);
+    b.gemm(gemm_desc{.trans_b = true, .m = m_rows, .n = m_vocab, .k = d, .lda = d, .ldb = d, .ldc = m_vocab}, h, wce, g);
+    float* s = b.data(m_scores);
+    b.fill(s, m_count, 0.0F);
+    b.embedding_bag_forward(b.data(m_gather), b.data(m_gather_offsets), g, s, m_count, 1);
+    b.embedding_bag_backward(b.data(m_scatter), b.data(m_identity), s, logits, m_count, 1);
+  }
+
+  /// d_h (rows × d) += and d_wce (candidate_vocab × d) += the gradients from d_logits.
+  void backward(B& b, const float* h, const float* wce, const float* d_logits, float* d_h, float* d_wce,
+                std::int64_t d) {
+    if (m_count == 0) return;
+    float* ds = b.data(m_scores);
+    b.embedding_forward(b.data(m_scatter), d_logits, ds, m_count, 1);
+    float* dg = b.data(m_g);
+    b.fill(dg, m_rows * m_vocab, 0.0F);
+    b.embedding_bag_backward(b.data(m_gather), b.data(m_gather_offsets), ds, dg, m_count, 1);
+    b.gemm(gemm_desc{.m = m_rows, .n = d, .k = m_vocab, .beta = 1.0F, .lda = m_vocab, .ldb = d, .ldc = d}, dg, wce,
+           d_h);
+    b.gemm(gemm_desc{.trans_a = true, .m = m_vocab, .n = d, .k = m_rows, .beta = 1.0F, .lda = m_vocab, .ldb = d,
+                     .ldc = d},
+           dg, h, d_wce);
+  }
+
+ private:
+  // Buffers grow with headroom (candidate counts vary from batch to batch) and never shrink.
+  void ensure(B& b, std::int64_t rows, std::int64_t count, std::int64_t nfeat) {
+    const auto z = [](std::int64_t n) { return static_cast<std::size_t>(n); };
+    if (rows * m_vocab > m_g_capacity) {
+      m_g_capacity = rows * m_vocab;
+      m_g = b.allocate(z(m_g_capacity));
+    }
+    if (count > m_count_capacity) {
+      m_count_capacity = count + count / 2;
+      m_scores = b.allocate(z(m_count_capacity));
+      m_scatter = b.allocate_index(z(m_count_capacity));
+      m_gather_offsets = b.allocate_index(z(m_count_capacity + 1));
+      m_identity = b.allocate_index(z(m_count_capacity + 1));
+      std::vector<token_id> identity(z(m_count_capacity + 1));
+      for (std::size_t i = 0; i < identity.size(); ++i) identity[i] = static_cast<token_id>(i);
+      b.upload(m_identity, identity);
+      m_host_scatter.reserve(z(m_count_capacity));
+      m_host_gather_offsets.reserve(z(m_count_capacity + 1));
+    }
+    if (nfeat > m_gather_capacity) {
+      m_gather_capacity = nfeat + nfeat / 2;
+      m_gather = b.allocate_index(z(m_gather_capacity));
+      m_host_gather.reserve(z(m_gather_capacity));
+    }
+  }
+
+  std::int64_t m_rows = 0, m_vocab = 0, m_count = 0;
+  std::int64_t m_g_capacity = 0, m_count_capacity = 0, m_gather_capacity = 0;
+  typename B::buffer_type m_g, m_scores;
+  typename B::index_buffer_type m_gather, m_gather_offsets, m_scatter, m_identity;
+  std::vector<token_id> m_host_gather, m_host_gather_offsets, m_host_scatter;
+};
+
 }  // namespace detail
 
 /// @brief A decoder-only transformer (nanoGPT) whose parameters, gradients and activations live on
@@ -167,7 +275,7 @@ class gpt_model {
   /// when every target is ignored).
   /// @throws config_error when the batch does not fit the model.
   double forward(const token_batch& batch) {
-    batch.validate(m_config.vocab_size, m_config.context, m_config.feature_vocab);
+    batch.validate(m_config.vocab_size, m_config.context, m_config.feature_vocab, m_config.candidate_vocab);
     const std::int64_t nfeat =
         batch.feature_offsets.empty() ? 0 : static_cast<std::int64_t>(batch.feature_ids.size());
     ensure_workspace(batch.batch, batch.length, nfeat);
@@ -176,6 +284,9 @@ class gpt_model {
     m_length = batch.length;
     m_has_targets = !batch.targets.empty();
     m_has_features = !batch.feature_offsets.empty();
+    m_has_candidates = batch.candidates.present();
+    if (m_has_candidates)
+      m_head.stage(*m_b, batch.candidates, batch.rows(), m_config.vocab_size, m_config.candidate_vocab);
     run_forward();
     if (!m_has_targets) return std::numeric_limits<double>::quiet_NaN();
     const std::int64_t n = m_batch * m_length;
@@ -207,6 +318,9 @@ class gpt_model {
            b.data(m_ws.d_logits), b.data(m_ws.lnf_out), grads + L.wte);
     b.gemm(gemm_desc{.m = n, .n = d, .k = v, .lda = v, .ldb = d, .ldc = d}, b.data(m_ws.d_logits), params + L.wte,
            b.data(m_ws.d_ln));
+    if (m_has_candidates)
+      m_head.backward(b, b.data(m_ws.lnf_out), params + L.wce, b.data(m_ws.d_logits), b.data(m_ws.d_ln), grads + L.wce,
+                      d);
     b.layer_norm_backward(b.data(m_ws.resid.back()), params + L.lnf_g, b.data(m_ws.lnf_mean), b.data(m_ws.lnf_rstd),
                           b.data(m_ws.d_ln), b.data(m_ws.d_resid), grads + L.lnf_g,
                           L.lnf_b >= 0 ? grads + L.lnf_b : nullptr, n, d);
@@ -333,6 +447,7 @@ class gpt_model {
     b.gemm(gemm_desc{.trans_b = true, .m = n, .n = m_config.vocab_size, .k = d, .lda = d, .ldb = d,
                      .ldc = m_config.vocab_size},
            b.data(m_ws.lnf_out), params + L.wte, b.data(m_ws.logits));
+    if (m_has_candidates) m_head.forward(b, b.data(m_ws.lnf_out), params + L.wce, b.data(m_ws.logits), d);
   }
 
   void block_forward(std::int64_t l) {
@@ -447,6 +562,8 @@ class gpt_model {
   std::int64_t m_valid_targets = 0;
   bool m_has_targets = false;
   bool m_has_features = false;
+  bool m_has_candidates = false;
+  detail::candidate_head<B> m_head;
   std::vector<token_id> m_host_tokens, m_host_targets, m_host_feature_ids, m_host_feature_offsets;
   std::vector<float> m_host_losses, m_host_logits;
 };

@@ -124,9 +124,11 @@ class gpt_kv_cache {
   /// @param logits tokens.size() × vocab floats (row i: the distribution of the token after
   /// tokens[i]), or empty when no logits are wanted.
   /// @param features per-token features (tokens.size() + 1 offsets), or empty.
+  /// @param candidates per-token candidates for a model with a candidate head (tokens.size() + 1
+  /// offsets), or empty (then no candidate scores are added).
   /// @throws config_error on a bad slot, token or feature, or a full context.
   void append(std::int64_t slot, std::span<const token_id> tokens, std::span<float> logits,
-              const feature_csr& features = {}) {
+              const feature_csr& features = {}, const candidate_csr& candidates = {}) {
     check_slot(slot);
     const auto& c = m_model->config();
     const auto n = static_cast<std::int64_t>(tokens.size());
@@ -137,6 +139,7 @@ class gpt_kv_cache {
     if (!logits.empty() && static_cast<std::int64_t>(logits.size()) < n * c.vocab_size)
       throw config_error("gpt_kv_cache::append: logits span too small");
     validate_features(features, tokens.size(), c.feature_vocab, "gpt_kv_cache::append");
+    validate_candidates(candidates, tokens.size(), c.vocab_size, c.candidate_vocab, "gpt_kv_cache::append");
     check_tokens(tokens);
     for (std::int64_t start = 0; start < n; start += m_rows) {
       const std::int64_t count = std::min(m_rows, n - start);
@@ -148,8 +151,20 @@ class gpt_kv_cache {
         f.ids = features.ids.subspan(features.offsets[static_cast<std::size_t>(start)] - features.offsets[0],
                                      f.offsets.back() - f.offsets.front());
       }
+      candidate_csr cand;
+      if (candidates.present()) {
+        const auto s0 = static_cast<std::size_t>(start), n0 = static_cast<std::size_t>(count);
+        cand.offsets = candidates.offsets.subspan(s0, n0 + 1);
+        const std::size_t first = cand.offsets.front() - candidates.offsets[0];
+        const std::size_t last = cand.offsets.back() - candidates.offsets[0];
+        cand.tokens = candidates.tokens.subspan(first, last - first);
+        cand.feature_offsets = candidates.feature_offsets.subspan(first, last - first + 1);
+        cand.feature_ids = candidates.feature_ids.subspan(
+            cand.feature_offsets.front() - candidates.feature_offsets[0],
+            cand.feature_offsets.back() - cand.feature_offsets.front());
+      }
       run(tokens.subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(count)), f,
-          logits.empty() ? logits : logits.subspan(static_cast<std::size_t>(start * c.vocab_size)));
+          logits.empty() ? logits : logits.subspan(static_cast<std::size_t>(start * c.vocab_size)), cand);
     }
   }
 
@@ -158,9 +173,10 @@ class gpt_kv_cache {
   /// @param tokens one token per slot.
   /// @param logits slots.size() × vocab floats.
   /// @param features per-token features (slots.size() + 1 offsets), or empty.
+  /// @param candidates per-token candidates (slots.size() + 1 offsets), or empty.
   /// @throws config_error on repeated or bad slots, bad tokens, or a full context.
   void step(std::span<const std::int64_t> slots, std::span<const token_id> tokens, std::span<float> logits,
-            const feature_csr& features = {}) {
+            const feature_csr& features = {}, const candidate_csr& candidates = {}) {
     const auto& c = m_model->config();
     const auto m = static_cast<std::int64_t>(slots.size());
     if (tokens.size() != slots.size()) throw config_error("gpt_kv_cache::step: one token per slot is required");
@@ -168,6 +184,7 @@ class gpt_kv_cache {
     if (static_cast<std::int64_t>(logits.size()) < m * c.vocab_size)
       throw config_error("gpt_kv_cache::step: logits span too small");
     validate_features(features, slots.size(), c.feature_vocab, "gpt_kv_cache::step");
+    validate_candidates(candidates, slots.size(), c.vocab_size, c.candidate_vocab, "gpt_kv_cache::step");
     check_tokens(tokens);
     m_groups.clear();
     for (std::int64_t i = 0; i < m; ++i) {
@@ -185,7 +202,7 @@ class gpt_kv_cache {
       if (g.start + 1 > c.context)
         throw config_error("gpt_kv_cache::step: slot " + std::to_string(g.slot) + " is full (context " +
                            std::to_string(c.context) + ")");
-    run(tokens, features, logits);
+    run(tokens, features, logits, candidates);
   }
 
  private:
@@ -205,7 +222,8 @@ class gpt_kv_cache {
   }
 
   // Runs the rows described by m_groups (tokens in row order) through the model.
-  void run(std::span<const token_id> tokens, const feature_csr& features, std::span<float> logits) {
+  void run(std::span<const token_id> tokens, const feature_csr& features, std::span<float> logits,
+           const candidate_csr& candidates) {
     auto& b = m_model->backend();
     const auto& c = m_model->config();
     const auto& L = m_model->layout();
@@ -270,6 +288,10 @@ class gpt_kv_cache {
                          m, d, c.layer_norm_eps);
     b.gemm(gemm_desc{.trans_b = true, .m = m, .n = c.vocab_size, .k = d, .lda = d, .ldb = d, .ldc = c.vocab_size},
            h_buf, p + L.wte, b.data(m_logits));
+    if (candidates.present()) {
+      m_head.stage(b, candidates, m, c.vocab_size, c.candidate_vocab);
+      m_head.forward(b, h_buf, p + L.wce, b.data(m_logits), d);
+    }
     b.download(m_logits, m_host_logits);
     std::copy_n(m_host_logits.begin(), m * c.vocab_size, logits.begin());
   }
@@ -299,6 +321,7 @@ class gpt_kv_cache {
   std::vector<std::int64_t> m_lengths;
   std::vector<char> m_seen;
   std::vector<group> m_groups;
+  detail::candidate_head<B> m_head;
 };
 
 }  // namespace transcendence

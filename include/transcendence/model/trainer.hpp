@@ -28,17 +28,31 @@
 
 namespace transcendence {
 
+/// @brief Computes the candidates (see `candidate_csr`) of corpus positions: called as
+/// `provider(tokens, first, count, out)`, it appends one position to @p out for each of
+/// `tokens[first .. first + count)` — the candidates for the token that follows each.
+///
+/// Candidates are recomputed from the tokens for every window rather than stored: for chess they
+/// are the legal moves and their facts, ~30 × 8 ids per position, far more than the tokens.
+using candidate_provider =
+    std::function<void(std::span<const token_id> tokens, std::size_t first, std::size_t count, candidate_lists& out)>;
+
 /// @brief A training or validation corpus: views of concatenated token ids and optional per-token
 /// features (CSR), e.g. straight from a memory-mapped token shard:
-/// `{shard.tokens(), shard.feature_offsets(), shard.feature_ids()}`.
+/// `{shard.tokens(), shard.feature_offsets(), shard.feature_ids()}`, plus, for a model with a
+/// candidate head, the function that computes each position's candidates.
 struct token_corpus {
   std::span<const token_id> tokens{};                ///< All tokens, documents concatenated.
   std::span<const std::uint64_t> feature_offsets{};  ///< tokens.size() + 1 offsets, or empty.
   std::span<const feature_id> feature_ids{};         ///< Feature ids (CSR values).
+  candidate_provider candidates{};                   ///< Candidates of each position, or empty.
 
   /// @brief Whether the corpus carries features.
   /// @return true when offsets are present.
   [[nodiscard]] bool has_features() const noexcept { return !feature_offsets.empty(); }
+  /// @brief Whether the corpus provides candidates.
+  /// @return true when a provider is set.
+  [[nodiscard]] bool has_candidates() const noexcept { return static_cast<bool>(candidates); }
 };
 
 /// @brief Settings of a training run.
@@ -278,6 +292,10 @@ class trainer {
       throw config_error(std::string("trainer: the ") + which + " corpus has " +
                          std::to_string(c.feature_offsets.size()) + " feature offsets for " +
                          std::to_string(c.tokens.size()) + " tokens");
+    if (c.has_candidates() != (m_model->config().candidate_vocab > 0))
+      throw config_error(std::string("trainer: the ") + which + " corpus " +
+                         (c.has_candidates() ? "provides candidates but the model has no candidate head"
+                                             : "provides no candidates but the model has a candidate head"));
     if (c.has_features() != (m_model->config().feature_vocab > 0))
       throw config_error(std::string("trainer: the ") + which + " corpus " +
                          (c.has_features() ? "has features but the model has no feature vocabulary"
@@ -303,8 +321,10 @@ class trainer {
     const auto span_starts = static_cast<std::uint64_t>(static_cast<std::int64_t>(c.tokens.size()) - t);
     m_feature_ids.clear();
     m_offsets[0] = 0;
+    m_candidates.clear();
     for (std::int64_t s = 0; s < m_config.batch_size; ++s) {
       const auto start = static_cast<std::size_t>(gen.below(span_starts));
+      if (c.has_candidates()) c.candidates(c.tokens, start, static_cast<std::size_t>(t), m_candidates);
       for (std::int64_t i = 0; i < t; ++i) {
         const auto at = static_cast<std::size_t>(s * t + i);
         m_inputs[at] = c.tokens[start + static_cast<std::size_t>(i)];
@@ -323,6 +343,12 @@ class trainer {
       b.feature_ids = m_feature_ids;
       b.feature_offsets = m_offsets;
     }
+    if (c.has_candidates()) {
+      if (m_candidates.positions() != static_cast<std::size_t>(b.rows()))
+        throw config_error("trainer: the candidate provider gave " + std::to_string(m_candidates.positions()) +
+                           " positions for " + std::to_string(b.rows()));
+      b.candidates = m_candidates.view();
+    }
     return b;
   }
 
@@ -334,6 +360,7 @@ class trainer {
   std::vector<token_id> m_inputs, m_targets;
   std::vector<feature_id> m_feature_ids;
   std::vector<std::uint64_t> m_offsets;
+  candidate_lists m_candidates;
 };
 
 }  // namespace transcendence
