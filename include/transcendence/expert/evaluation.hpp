@@ -128,7 +128,7 @@ inline int material_balance(const position& pos, color side) noexcept {
 ///
 /// A piece is hanging when it is attacked and undefended (its whole value is lost) or attacked by
 /// a cheaper piece (the difference is lost). Kings never hang. It is the largest
-/// @ref exchange_loss over the pieces of the side not to move.
+/// `exchange_loss` over the pieces of the side not to move.
 /// @param pos the position (the side to move is the one that may capture).
 /// @return centipawns lost by the side not to move.
 inline int hanging_loss(const position& pos) noexcept {

@@ -164,7 +164,7 @@ static_assert(tokenizer<move_tokenizer>);
 /// - 768..771 the castling rights (mine short, mine long, theirs short, theirs long); 772 when
 ///   Black is to move; 773..780 the en-passant file;
 /// - 781 + square: the square is attacked by the opponent; 845 + square: by the side to move;
-/// - 909 + square: a piece of the side to move stands there en prise (@ref exchange_loss above
+/// - 909 + square: a piece of the side to move stands there en prise (`exchange_loss` above
 ///   0: attacked and undefended, or attacked by a cheaper piece); 973 + square: an opponent's
 ///   piece stands there en prise.
 ///
@@ -175,7 +175,7 @@ struct board_features {
   /// @brief Version of the id assignment: it changes whenever the ids a position gets change
   /// (a new fact, a new numbering or a new rule such as the en-prise one), so that data encoded
   /// with an older version is recognised as stale (the example's data fingerprint includes it).
-  /// Version 2: en prise is @ref exchange_loss above 0 (a bishop defended and attacked by a
+  /// Version 2: en prise is `exchange_loss` above 0 (a bishop defended and attacked by a
   /// knight now counts).
   static constexpr int version = 2;
   /// @brief Size of the feature vocabulary.
@@ -221,7 +221,7 @@ struct board_features {
   }
 
   /// @brief The pieces of one side that stand en prise: those a capture at once would cost
-  /// material (@ref exchange_loss above 0: attacked and undefended, or attacked by a cheaper
+  /// material (`exchange_loss` above 0: attacked and undefended, or attacked by a cheaper
   /// piece; a king captures only undefended pieces; kings themselves never count). The rule is
   /// the experts' own (`hanging_loss`), so a feature and the judgement it informs agree.
   /// @param pos the position.
@@ -298,7 +298,7 @@ struct board_features {
 ///   counted only after a check or when the opponent is left with king and pawns, as
 ///   `evaluate_moves` does;
 /// - 1144 + victim × 2 + partial (1144..1153): after the move, the mover's piece with the largest
-///   @ref exchange_loss (the opponent to move; kings never count), victim its type 0..4, partial 0
+///   `exchange_loss` (the opponent to move; kings never count), victim its type 0..4, partial 0
 ///   when the loss is its whole value (undefended), 1 when only part; no id when nothing of the
 ///   mover's can be won. Ties go to the first piece in square order from the mover's side.
 ///
@@ -417,6 +417,10 @@ struct move_facts {
 /// The model sums these features' embeddings into the token embedding and so sees the board
 /// without having to reconstruct it from the move history.
 ///
+/// For a model with a candidate head, each token also gets the candidates for the token after
+/// it: the legal moves of its board, each with its @ref move_facts (@ref encode_candidates for a
+/// game, @ref append_window_candidates for a window of a packed corpus).
+///
 /// @code
 /// transcendence::board_move_tokenizer t;
 /// std::vector<transcendence::token_id> ids;
@@ -424,6 +428,8 @@ struct move_facts {
 /// std::vector<std::size_t> ends;
 /// t.encode(game, ids);
 /// t.encode_features(game, features, ends);  // ends.size() == ids.size()
+/// transcendence::candidate_lists candidates;
+/// t.encode_candidates(game, candidates);     // candidates.positions() == ids.size()
 /// @endcode
 class board_move_tokenizer {
  public:
