@@ -288,6 +288,18 @@ BOOST_AUTO_TEST_CASE(move_facts_of_captures_promotions_en_passant_and_castling) 
   const std::vector<feature_id> exd6 = {0, from_id(pawn, "e5"), to_id(pawn, "d6"), capture_id(pawn, "d6"),
                                         to_safety(pawn, false, false), from_safety(pawn, false, false)};
   BOOST_TEST(facts_of(ep, "e5d6") == exd6, boost::test_tools::per_element());
+  // The captured pawn leaves d5, opening the d-file to the rook on d1: the destination is
+  // attacked and the pawn then hangs.
+  const position ep_file = parse_fen("4k3/8/8/3pP3/8/8/7K/3r4 w - d6 0 2");
+  BOOST_TEST_REQUIRE(ep_file.en_passant() == make_square(3, 5));
+  const std::vector<feature_id> exd6_file = {0,
+                                             from_id(pawn, "e5"),
+                                             to_id(pawn, "d6"),
+                                             capture_id(pawn, "d6"),
+                                             to_safety(pawn, true, false),
+                                             from_safety(pawn, false, false),
+                                             left_en_prise(pawn, false)};
+  BOOST_TEST(facts_of(ep_file, "e5d6") == exd6_file, boost::test_tools::per_element());
   // O-O: the king's move; the rook on h1 defends both g1 and e1.
   const position castle = parse_fen("4k3/8/8/8/8/8/8/4K2R w K - 0 1");
   const std::vector<feature_id> oo = {0, from_id(king, "e1"), to_id(king, "g1"), to_safety(king, false, true),
