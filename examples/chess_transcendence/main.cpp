@@ -83,6 +83,8 @@ struct preset_config {
   bool both_protocols = true;  // also play the other illegal-move protocol (masking / resampling)
   // model and training
   chess_model_tokens tokens = chess_model_tokens::board_move;
+  // board_move only: score each legal move from its own facts (the candidate head, move_facts).
+  bool move_head = true;
   std::int64_t n_layer = 4, n_head = 4, d_model = 256, context = 256;
   std::int64_t steps = 1000, batch = 16, seq_len = 256, warmup = 100, eval_interval = 100;
   float lr = 1e-3F, min_lr = 1e-4F;
@@ -166,9 +168,8 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.table1_positions = 40;
     p.table1_depth = 6;
   } else if (name == "default") {
-    p.summary = "about 35 minutes on 2 cores: 3 datasets of 20k games, 4x192 board-aware models, ~4.6M training tokens "
-                "each (shipped checkpoints of the full preset, when present, are evaluated instead of training)";
-    p.shipped_from = "full";
+    p.summary = "about 30 minutes on 2 cores: 3 datasets of 20k games, 4x192 board-aware models with the move head, "
+                "~4.6M training tokens each";
     p.datasets = standard_datasets(16, seed);
     p.selfplay_games = 20000;
     p.ladder_games_per_pair = 4;
@@ -183,15 +184,15 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.table1_positions = 150;
     p.table1_depth = 8;
   } else if (name == "full") {
-    p.summary = "about 90 minutes on 2 cores: 3 datasets of 40k games, 4x256 board-aware models, ~15M training tokens each "
-                "(run with --bf16)";
+    p.summary = "about 70 minutes on 2 cores: 3 datasets of 40k games, 4x256 board-aware models with the move head, "
+                "~9M training tokens each (run with --bf16)";
     p.datasets = standard_datasets(16, seed);
     p.selfplay_games = 40000;
     p.ladder_games_per_pair = 8;
     p.anchor_nodes = 20000;
     p.anchor_games = 8;
     p.n_layer = 4, p.n_head = 4, p.d_model = 256, p.context = 192;
-    p.steps = 2500, p.batch = 32, p.seq_len = 192, p.warmup = 150, p.eval_interval = 250;
+    p.steps = 1500, p.batch = 32, p.seq_len = 192, p.warmup = 150, p.eval_interval = 250;
     p.lr = 1e-3F, p.min_lr = 1e-4F;
     p.games_per_expert = 8;
     p.expert_stride = 1;
@@ -236,10 +237,11 @@ std::vector<std::string> stage_fingerprints(const preset_config& p, std::uint64_
   for (const auto& f : pgn_files) files.push_back(f.string());
   json train_part = {p.n_layer, p.n_head, p.d_model, p.context, p.steps, p.batch, p.seq_len, p.warmup, p.lr, p.min_lr,
                      p.backend, g_bf16};
+  if (p.tokens == chess_model_tokens::board_move && p.move_head) train_part.push_back({"move_facts", move_facts::version});
   if (std::any_of(shipped.begin(), shipped.end(), [](const json& j) { return !j.is_null(); })) train_part.push_back(shipped);
   const std::vector<json> parts{
       {seed, ds, files, p.selfplay_games, p.max_fullmoves, chess_model_tokens_name(p.tokens),
-       board_features::vocab_size},                                                                // data
+       board_features::vocab_size, board_features::version},                                                                // data
       {p.ladder_games_per_pair, p.anchor, p.anchor_nodes, p.anchor_games},                        // gate
       train_part,                                                                                  // train
       {mask, p.both_protocols, p.taus, p.games_per_expert, p.expert_stride, p.games_vs_ladder},   // play
@@ -625,6 +627,7 @@ gpt_config model_config(const preset_config& p) {
     case chess_model_tokens::board_move:
       c.vocab_size = static_cast<std::int64_t>(board_move_tokenizer().vocab_size());
       c.feature_vocab = static_cast<std::int64_t>(board_features::vocab_size);
+      if (p.move_head) c.candidate_vocab = static_cast<std::int64_t>(move_facts::vocab_size);
       break;
     case chess_model_tokens::move: c.vocab_size = static_cast<std::int64_t>(move_tokenizer().vocab_size()); break;
     case chess_model_tokens::pgn_char: c.vocab_size = static_cast<std::int64_t>(pgn_char_tokenizer().vocab_size()); break;
@@ -632,11 +635,19 @@ gpt_config model_config(const preset_config& p) {
   return c;
 }
 
-token_corpus corpus_of(const token_shard& s) {
-  token_corpus c{s.tokens(), {}, {}};
+token_corpus corpus_of(const token_shard& s, const preset_config& p) {
+  token_corpus c{s.tokens(), {}, {}, {}};
   if (s.has_features()) {
     c.feature_offsets = s.feature_offsets();
     c.feature_ids = s.feature_ids();
+  }
+  if (model_config(p).candidate_vocab > 0) {
+    // The legal moves and their facts are recomputed from the tokens window by window (they
+    // would be ~10× the shard if stored).
+    c.candidates = [tok = board_move_tokenizer()](std::span<const token_id> tokens, std::size_t first, std::size_t count,
+                                                   candidate_lists& out) {
+      tok.append_window_candidates(tokens, first, count, out);
+    };
   }
   return c;
 }
@@ -670,7 +681,8 @@ std::optional<fs::path> usable_shipped_checkpoint(const preset_config& p, std::u
            a.seed == b.seed;
   });
   if (same == origin.datasets.end()) return std::nullopt;
-  if (p.tokens == chess_model_tokens::board_move && ck.config.feature_vocab != static_cast<std::int64_t>(board_features::vocab_size))
+  const gpt_config want = model_config(p);
+  if (ck.config.feature_vocab != want.feature_vocab || ck.config.candidate_vocab != want.candidate_vocab)
     return std::nullopt;
   return path;
 }
@@ -696,7 +708,7 @@ std::vector<fs::path> stage_train(context& ctx) {
     const std::optional<fs::path> shipped = usable_shipped_checkpoint(p, ctx.seed, ctx.retrain, d);
     const token_shard train = token_shard::open(dir / "shards" / "train.tshard");
     const token_shard val = token_shard::open(dir / "shards" / "val.tshard");
-    const token_corpus tc_train = corpus_of(train), tc_val = corpus_of(val);
+    const token_corpus tc_train = corpus_of(train, p), tc_val = corpus_of(val, p);
     train_config tc;
     tc.batch_size = p.batch;
     tc.seq_len = std::min<std::int64_t>(p.seq_len, static_cast<std::int64_t>(val.tokens().size()) - 1);
@@ -1310,7 +1322,7 @@ std::vector<fs::path> stage_report(context& ctx) {
   j["mask_illegal"] = ctx.mask;
   j["model"] = {{"n_layer", p.n_layer}, {"n_head", p.n_head}, {"d_model", p.d_model}, {"context", p.context},
                 {"parameters", parameter_count(model_config(p))}, {"steps", p.steps}, {"batch", p.batch},
-                {"seq_len", p.seq_len}};
+                {"seq_len", p.seq_len}, {"move_head", model_config(p).candidate_vocab > 0}};
   json stages;
   for (const auto& s : stage_names)
     if (s != "report") stages[s] = ctx.stage_seconds.count(s) ? ctx.stage_seconds.at(s) : recorded_seconds(ctx, s);
@@ -1356,9 +1368,11 @@ std::vector<fs::path> stage_report(context& ctx) {
   std::string rep = "# Chess transcendence: " + p.name + " preset\n\n" + p.summary + "\n\n";
   char buf[1024];
   std::snprintf(buf, sizeof buf,
-                "Model: %s tokens, %lld layers x %lld, %lld parameters, %lld steps of %lld x %lld tokens; seed %llu; "
+                "Model: %s tokens%s, %lld layers x %lld, %lld parameters, %lld steps of %lld x %lld tokens; seed %llu; "
                 "illegal moves %s.\n\n",
-                chess_model_tokens_name(p.tokens), static_cast<long long>(p.n_layer), static_cast<long long>(p.d_model),
+                chess_model_tokens_name(p.tokens),
+                model_config(p).candidate_vocab > 0 ? " with the move head (each legal move scored from its own facts)" : "",
+                static_cast<long long>(p.n_layer), static_cast<long long>(p.d_model),
                 static_cast<long long>(parameter_count(model_config(p))), static_cast<long long>(p.steps),
                 static_cast<long long>(p.batch), static_cast<long long>(p.seq_len),
                 static_cast<unsigned long long>(ctx.seed),
@@ -1499,7 +1513,7 @@ int main(int argc, char** argv) {
   std::vector<int> caps;
   std::string tokens, backend;
   std::size_t threads = 0;
-  bool retrain = false, mask = false, fresh = false, check = false, ignore_gate = false, list = false;
+  bool retrain = false, no_move_head = false, mask = false, fresh = false, check = false, ignore_gate = false, list = false;
   std::string ship;
   std::int64_t steps = 0, layers = 0, heads = 0, d_model = 0, batch = 0;
   int compute_threads = 0;
@@ -1519,6 +1533,8 @@ int main(int argc, char** argv) {
   app.add_option("--d-model", d_model, "override the preset's model width");
   app.add_option("--batch", batch, "override the preset's batch (sequences per step)");
   app.add_option("--compute-threads", compute_threads, "OpenMP threads for training (0: auto, 1 when the machine is busy)");
+  app.add_flag("--no-move-head", no_move_head,
+               "board_move: score moves from the final hidden state alone, without each legal move's own facts");
   app.add_flag("--bf16", g_bf16, "train with bfloat16 products (oneDNN, f32 accumulation): about twice as fast");
   app.add_flag("--mask-illegal", mask, "sample among legal moves only instead of resampling illegal ones");
   app.add_flag("--ignore-gate", ignore_gate, "train even when a dataset fails the headroom gate");
@@ -1549,6 +1565,7 @@ int main(int argc, char** argv) {
     if (heads > 0) p.n_head = heads;
     if (d_model > 0) p.d_model = d_model;
     if (batch > 0) p.batch = batch;
+    if (no_move_head) p.move_head = false;
     check_backend(p.backend);
     set_compute_threads(compute_threads);
     if (p.tokens == chess_model_tokens::pgn_char) p.both_protocols = false;

@@ -57,6 +57,46 @@ BOOST_AUTO_TEST_CASE(masked_player_never_plays_illegal_moves_and_outlives_its_co
   BOOST_TEST(white.tries().second == 0U);
 }
 
+// With a candidate head the player gives the model the legal moves of the position it plays in:
+// a model whose head only says "this move is legal" (+20 nats; h is pinned to a constant vector
+// by a zero LayerNorm gain) plays legal moves unmasked, where the same model without candidates
+// is the untrained mover that forfeits.
+BOOST_AUTO_TEST_CASE(candidate_head_sees_the_legal_moves_of_the_current_position) {
+  reference_backend be;
+  gpt_config c{.vocab_size = static_cast<std::int64_t>(move_tokenizer().vocab_size()), .context = 8, .n_layer = 1,
+               .n_head = 2, .d_model = 16, .feature_vocab = static_cast<std::int64_t>(board_features::vocab_size),
+               .candidate_vocab = static_cast<std::int64_t>(move_facts::vocab_size), .bias = true};
+  gpt_model<reference_backend> m(be, c, 7, 0.02F);
+  std::vector<float> p(static_cast<std::size_t>(m.parameter_count()));
+  m.get_parameters(p);
+  const auto& L = m.layout();
+  std::vector<float> u(16);
+  for (std::size_t i = 0; i < 16; ++i) u[i] = (i % 2 ? 0.5F : -0.5F);  // |u|² = 4
+  for (std::int64_t i = 0; i < 16; ++i) {
+    p[static_cast<std::size_t>(L.lnf_g + i)] = 0.0F;
+    p[static_cast<std::size_t>(L.lnf_b + i)] = u[static_cast<std::size_t>(i)];
+    p[static_cast<std::size_t>(L.wce + move_facts::legal * 16 + i)] = 5.0F * u[static_cast<std::size_t>(i)];  // u·E = 20
+  }
+  auto w = std::make_shared<chess_model_weights>();
+  w->config = c;
+  w->parameters = p;
+  w->tokens = chess_model_tokens::board_move;
+  player_t white("head", w, {.temperature = 1.0});
+  random_player black;
+  for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+    const game_record g = play(white, black, 12, seed);
+    BOOST_TEST(g.end != game_end::illegal_move, g.detail);
+    BOOST_TEST(g.illegal_attempts[0] == 0U);
+  }
+  BOOST_TEST(white.tries().second == 0U);
+  // A head over another fact vocabulary is refused.
+  auto other = std::make_shared<chess_model_weights>(*w);
+  other->config.candidate_vocab = 5;
+  gpt_model<reference_backend> small(be, other->config, 1);
+  other->parameters.resize(static_cast<std::size_t>(small.parameter_count()));
+  BOOST_CHECK_THROW(player_t("bad", other), config_error);
+}
+
 BOOST_AUTO_TEST_CASE(unmasked_player_resamples_then_forfeits_as_the_paper) {
   const auto w = random_weights(chess_model_tokens::move, 64, 5);
   player_t white("model", w, {.temperature = 1.0, .max_tries = 5});

@@ -115,6 +115,50 @@ BOOST_AUTO_TEST_CASE(game_logits_match_incremental_decoding) {
   BOOST_TEST(worst < 1e-4);
 }
 
+// With a candidate head, game_logits gives every position its legal moves as candidates: the same
+// logits as the KV cache fed the candidates of each position explicitly.
+BOOST_AUTO_TEST_CASE(game_logits_feed_the_candidate_head) {
+  reference_backend be;
+  gpt_config c{.vocab_size = static_cast<std::int64_t>(move_tokenizer().vocab_size()), .context = 16, .n_layer = 1,
+               .n_head = 2, .d_model = 16, .feature_vocab = static_cast<std::int64_t>(board_features::vocab_size),
+               .candidate_vocab = static_cast<std::int64_t>(move_facts::vocab_size)};
+  gpt_model<reference_backend> m(be, c, 4, 0.3F);
+  position pos = position::start();
+  std::vector<move> moves;
+  for (const char* u : {"e2e4", "d7d5", "e4d5", "d8d5"}) {
+    moves.push_back(parse_uci(pos, u));
+    pos.play(moves.back());
+  }
+  std::vector<float> full;
+  game_logits(m, moves, true, full);
+  std::vector<token_id> tokens{move_tokenizer::bos_token};
+  std::vector<feature_id> ids;
+  std::vector<std::uint64_t> offsets{0};
+  candidate_lists cands;
+  position p2 = position::start();
+  board_features::append(p2, ids);
+  offsets.push_back(ids.size());
+  board_move_tokenizer::append_candidates(p2, cands);
+  for (move mv : moves) {
+    tokens.push_back(move_token(mv));
+    p2.play(mv);
+    board_features::append(p2, ids);
+    offsets.push_back(ids.size());
+    board_move_tokenizer::append_candidates(p2, cands);
+  }
+  gpt_kv_cache<reference_backend> cache(m, 1);
+  const auto v = static_cast<std::size_t>(c.vocab_size);
+  std::vector<float> inc(tokens.size() * v), plain(tokens.size() * v);
+  cache.append(0, tokens, inc, {ids, offsets}, cands.view());
+  double worst = 0, moved = 0;
+  for (std::size_t i = 0; i < full.size(); ++i) worst = std::max(worst, std::abs(double(full[i]) - inc[i]));
+  BOOST_TEST(worst < 1e-4);
+  cache.reset();
+  cache.append(0, tokens, plain, {ids, offsets});
+  for (std::size_t i = 0; i < full.size(); ++i) moved = std::max(moved, std::abs(double(full[i]) - plain[i]));
+  BOOST_TEST(moved > 1e-2);  // the head did change the legal moves' logits
+}
+
 BOOST_AUTO_TEST_CASE(stockfish_judges_every_legal_move) {
   std::string exe;
   try {

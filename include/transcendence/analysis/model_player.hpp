@@ -123,6 +123,10 @@ class chess_model_player : public arena_player {
     const bool featured = m_weights->tokens == chess_model_tokens::board_move;
     if (featured != (m_weights->config.feature_vocab > 0))
       throw config_error("chess_model_player: the board_move scheme needs a feature vocabulary, the others none");
+    if (m_weights->config.candidate_vocab > 0 &&
+        (!featured || m_weights->config.candidate_vocab != static_cast<std::int64_t>(move_facts::vocab_size)))
+      throw config_error("chess_model_player: a candidate head needs the board_move scheme and the move-fact vocabulary (" +
+                         std::to_string(move_facts::vocab_size) + " ids)");
     m_backend = make_backend ? make_backend() : std::make_unique<B>();
     m_model = std::make_unique<gpt_model<B>>(*m_backend, m_weights->config, 0);
     if (m_weights->parameters.size() != static_cast<std::size_t>(m_model->parameter_count()))
@@ -183,6 +187,7 @@ class chess_model_player : public arena_player {
     m_tokens.push_back(move_tokenizer::bos_token);
     for (move m : game.moves) m_tokens.push_back(move_token(m));
     if (m_weights->tokens == chess_model_tokens::board_move) build_features(game.moves);
+    m_position = &game.state.pos;
     const std::span<const float> row = sync();
     if (m_config.mask_illegal) {
       m_allowed.clear();
@@ -288,7 +293,15 @@ class chess_model_player : public arena_player {
       features.ids = std::span<const feature_id>(m_feature_ids.data() + m_feature_offsets[from],
                                                  m_feature_offsets[n] - m_feature_offsets[from]);
     }
-    m_cache->append(0, fresh, logits, features);
+    candidate_csr candidates;
+    if (m_weights->config.candidate_vocab > 0) {
+      // Only the last row's logits are read: the others get no candidates.
+      m_candidates.clear();
+      for (std::size_t i = 0; i + 1 < count; ++i) m_candidates.end_position();
+      board_move_tokenizer::append_candidates(*m_position, m_candidates);
+      candidates = m_candidates.view();
+    }
+    m_cache->append(0, fresh, logits, features, candidates);
     m_cached.insert(m_cached.end(), fresh.begin(), fresh.end());
     return std::span<const float>(m_logits.data() + (count - 1) * vocab, vocab);
   }
@@ -316,6 +329,8 @@ class chess_model_player : public arena_player {
   std::vector<token_id> m_tokens, m_cached, m_prompt, m_allowed;
   std::vector<feature_id> m_feature_ids, m_scratch_ids;
   std::vector<std::uint64_t> m_feature_offsets;
+  candidate_lists m_candidates;
+  const position* m_position = nullptr;  // the position to move in (valid during choose)
   std::vector<float> m_logits;
   std::string m_text;
   std::size_t m_window = 0;

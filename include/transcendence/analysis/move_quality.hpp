@@ -150,7 +150,8 @@ inline std::vector<double> policy_over_moves(const analysed_position& a, std::sp
 /// @tparam B the backend.
 /// @param model the model (context ≥ moves.size() + 1).
 /// @param moves the game (from the standard start).
-/// @param featured feed the board features (the board_move scheme).
+/// @param featured feed the board features (the board_move scheme); with a candidate head, each
+/// position's legal moves are its candidates.
 /// @param out receives (moves.size() + 1) × vocab floats.
 /// @throws config_error when the game is longer than the context.
 template <backend B>
@@ -171,6 +172,11 @@ void game_logits(gpt_model<B>& model, std::span<const move> moves, bool featured
     }
     batch.feature_ids = ids;
     batch.feature_offsets = offsets;
+  }
+  candidate_lists candidates;
+  if (model.config().candidate_vocab > 0) {
+    board_move_tokenizer().encode_candidates(move_game{position::start(), {moves.begin(), moves.end()}}, candidates);
+    batch.candidates = candidates.view();
   }
   model.forward(batch);
   out.resize(tokens.size() * static_cast<std::size_t>(model.config().vocab_size));
