@@ -2,6 +2,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -475,4 +477,71 @@ BOOST_AUTO_TEST_CASE(append_window_candidates_rejects_bad_corpora) {
   BOOST_CHECK_THROW(t.append_window_candidates(illegal, 1, 2, c), parse_error);
   BOOST_CHECK_THROW(t.append_window_candidates(tokens, tokens.size() - 1, 2, c), config_error);
   BOOST_CHECK_NO_THROW(t.append_window_candidates(tokens, tokens.size(), 0, c));
+}
+
+BOOST_AUTO_TEST_CASE(append_window_features_equals_slices_of_encode_features) {
+  board_move_tokenizer t;
+  const auto corpus = random_corpus(3, 37);
+  std::vector<token_id> tokens;
+  std::vector<feature_id> whole_ids;
+  std::vector<std::size_t> whole_ends;
+  for (const auto& g : corpus) {
+    t.encode(g, tokens);
+    t.encode_features(g, whole_ids, whole_ends);
+  }
+  BOOST_TEST_REQUIRE(whole_ends.size() == tokens.size());
+  // The ids of token i in the whole-game encoding.
+  const auto whole_of = [&](std::size_t i) {
+    const std::size_t from = i == 0 ? 0 : whole_ends[i - 1];
+    return std::vector<feature_id>(whole_ids.begin() + static_cast<std::ptrdiff_t>(from),
+                                   whole_ids.begin() + static_cast<std::ptrdiff_t>(whole_ends[i]));
+  };
+  const std::size_t first_end = corpus[0].moves.size() + 1;  // index of the second bos
+  const std::size_t second_end = first_end + corpus[1].moves.size() + 1;
+  const std::vector<std::pair<std::size_t, std::size_t>> windows = {
+      {0, 1},
+      {0, 10},
+      {5, 20},
+      {first_end, 7},                                    // starts on a bos
+      {first_end - 3, 9},                                // straddles the first boundary
+      {first_end - 1, second_end - first_end + 5},       // spans a whole document and more
+      {second_end + 4, tokens.size() - second_end - 4},  // to the end
+      {0, tokens.size()},
+      {tokens.size() - 1, 1},
+  };
+  std::vector<feature_id> ids;
+  std::vector<std::uint64_t> offsets;
+  for (const auto& [first, count] : windows) {
+    // Offsets continue from what the vectors already hold (a trainer's batch starts with 0).
+    ids.assign({7, 8});
+    offsets.assign({0, 2});
+    t.append_window_features(tokens, first, count, ids, offsets);
+    BOOST_TEST_REQUIRE(offsets.size() == count + 2);
+    BOOST_TEST_REQUIRE(offsets.back() == ids.size());
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::vector<feature_id> got(ids.begin() + static_cast<std::ptrdiff_t>(offsets[i + 1]),
+                                        ids.begin() + static_cast<std::ptrdiff_t>(offsets[i + 2]));
+      BOOST_TEST_REQUIRE((got == whole_of(first + i)));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(append_window_features_rejects_bad_corpora) {
+  board_move_tokenizer t;
+  const auto corpus = random_corpus(1, 31);
+  std::vector<token_id> tokens;
+  t.encode(corpus[0], tokens);
+  std::vector<feature_id> ids;
+  std::vector<std::uint64_t> offsets;
+  const std::span<const token_id> headless(tokens.data() + 1, tokens.size() - 1);
+  BOOST_CHECK_THROW(t.append_window_features(headless, 3, 2, ids, offsets), parse_error);
+  const std::vector<token_id> illegal = {move_tokenizer::bos_token, move_vocabulary::index_of_uci("e2e4"),
+                                         move_vocabulary::index_of_uci("e2e4")};
+  BOOST_CHECK_THROW(t.append_window_features(illegal, 2, 1, ids, offsets), parse_error);
+  BOOST_CHECK_THROW(t.append_window_features(illegal, 1, 2, ids, offsets), parse_error);
+  BOOST_CHECK_THROW(t.append_window_features(tokens, tokens.size() - 1, 2, ids, offsets), config_error);
+  ids.clear();
+  offsets.clear();
+  BOOST_CHECK_NO_THROW(t.append_window_features(tokens, tokens.size(), 0, ids, offsets));
+  BOOST_TEST(offsets.empty());
 }

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -415,7 +416,9 @@ struct move_facts {
 /// At sequence position i the model reads token i and predicts token i + 1, so token i carries the
 /// board after the moves up to i: `bos` carries the start position, move k the position after it.
 /// The model sums these features' embeddings into the token embedding and so sees the board
-/// without having to reconstruct it from the move history.
+/// without having to reconstruct it from the move history. The features follow from the tokens
+/// alone, so a packed corpus need not store them: @ref append_window_features recomputes them for
+/// a window.
 ///
 /// For a model with a candidate head, each token also gets the candidates for the token after
 /// it: the legal moves of its board, each with its @ref move_facts (@ref encode_candidates for a
@@ -542,6 +545,57 @@ class board_move_tokenizer {
   ///         window's positions).
   void append_window_candidates(std::span<const token_id> corpus, std::size_t first, std::size_t count,
                                 candidate_lists& out) const {
+    walk_window(corpus, first, count, [&](const position& pos, lazy_legal_moves& legal) {
+      append_candidates(pos, legal.of(pos), out);
+    });
+  }
+
+  /// @brief Appends the board features of a window of a packed corpus, as @ref encode_features
+  /// gives them for each token of the window (what a trainer computes per window instead of
+  /// storing ~100 ids per token in the shard).
+  ///
+  /// The corpus is laid out as for @ref append_window_candidates, and the window is replayed the
+  /// same way: the features of token i are those of the position after it (a `bos` carries the
+  /// start position).
+  /// @param corpus the packed tokens.
+  /// @param first index of the window's first token.
+  /// @param count number of tokens in the window.
+  /// @param ids receives the feature ids of each token in turn.
+  /// @param offsets receives, per token, the end offset of its ids in @p ids (@p count values;
+  ///        ids already in @p ids count, so windows can be appended one after another).
+  /// @throws config_error when the window does not lie inside the corpus.
+  /// @throws parse_error naming the token index when no `bos` precedes @p first or a token is
+  ///         neither `bos` nor a legal move where it stands (@p ids and @p offsets may then hold
+  ///         some of the window's tokens).
+  void append_window_features(std::span<const token_id> corpus, std::size_t first, std::size_t count,
+                              std::vector<feature_id>& ids, std::vector<std::uint64_t>& offsets) const {
+    walk_window(corpus, first, count, [&](const position& pos, lazy_legal_moves&) {
+      board_features::append(pos, ids);
+      offsets.push_back(ids.size());
+    });
+  }
+
+ private:
+  // The legal moves of the current position, generated at most once: a visitor that needs them
+  // (candidates) generates them, and replaying the next token then reuses them.
+  class lazy_legal_moves {
+   public:
+    const move_list& of(const position& pos) {
+      if (!m_valid) generate_legal_moves(pos, m_moves);
+      m_valid = true;
+      return m_moves;
+    }
+    void invalidate() noexcept { m_valid = false; }
+
+   private:
+    move_list m_moves;
+    bool m_valid = false;
+  };
+
+  // Replays the document holding `first` from its bos up to `first`, then calls
+  // `visit(position, legal)` with the position after each token of [first, first + count).
+  template <class Visit>
+  void walk_window(std::span<const token_id> corpus, std::size_t first, std::size_t count, Visit&& visit) const {
     if (first > corpus.size() || count > corpus.size() - first) {
       std::string what = "board_move_tokenizer: window [";
       what.append(std::to_string(first)).append(", ").append(std::to_string(first + count));
@@ -559,17 +613,15 @@ class board_move_tokenizer {
       --begin;
     }
     position pos = start();
-    move_list legal;
-    bool have_legal = false;  // whether `legal` holds the moves of `pos`
+    lazy_legal_moves legal;
     const auto advance = [&](std::size_t i) {
       const token_id t = corpus[i];
       if (t == move_tokenizer::bos_token) {
         pos = start();
-        have_legal = false;
+        legal.invalidate();
         return;
       }
-      if (!have_legal) generate_legal_moves(pos, legal);
-      const move m = move_of_token(t, legal);
+      const move m = move_of_token(t, legal.of(pos));
       if (m.is_null()) {
         std::string what = "token ";
         what.append(std::to_string(t)).append(" at index ").append(std::to_string(i));
@@ -577,18 +629,15 @@ class board_move_tokenizer {
         throw parse_error("board_move_tokenizer", 0, i + 1, what);
       }
       pos.play(m);
-      have_legal = false;
+      legal.invalidate();
     };
     for (std::size_t i = begin + 1; i <= first; ++i) advance(i);
     for (std::size_t i = first; i < first + count; ++i) {
       if (i > first) advance(i);
-      generate_legal_moves(pos, legal);
-      have_legal = true;
-      append_candidates(pos, legal, out);
+      visit(static_cast<const position&>(pos), legal);
     }
   }
 
- private:
   // Writes straight into the lists' storage (what candidate_lists::add does) so that the facts
   // need no scratch buffer.
   static void append_candidates(const position& pos, const move_list& legal, candidate_lists& out) {
