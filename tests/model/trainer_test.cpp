@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <unistd.h>
@@ -237,6 +238,106 @@ BOOST_AUTO_TEST_CASE(steady_state_training_steps_do_not_allocate) {
   trainer_t t(m, base_config({}, 12));
   long at_step_2 = -1, at_last = -1;
   t.run(train.view(), nullptr, [&](const train_step_record& r) {
+    if (r.step == 2) at_step_2 = g_allocations.load();
+    if (r.step == 12) at_last = g_allocations.load();
+  });
+  BOOST_TEST(at_last - at_step_2 == 0, (at_last - at_step_2) << " allocations in 10 steps");
+}
+
+namespace {
+// A provider that hands out a corpus's own stored features window by window: a corpus with it
+// must train exactly like the same corpus with the features stored.
+feature_provider provider_of(const corpus_data& d, std::size_t* calls = nullptr) {
+  return [&d, calls](std::span<const token_id> tokens, std::size_t first, std::size_t count,
+                     std::vector<feature_id>& ids, std::vector<std::uint64_t>& offsets) {
+    if (calls) ++*calls;
+    BOOST_REQUIRE(tokens.data() == d.tokens.data());
+    BOOST_REQUIRE(first + count <= tokens.size());
+    for (std::size_t i = first; i < first + count; ++i) {
+      ids.insert(ids.end(), d.fids.begin() + static_cast<std::ptrdiff_t>(d.offsets[i]),
+                 d.fids.begin() + static_cast<std::ptrdiff_t>(d.offsets[i + 1]));
+      offsets.push_back(ids.size());
+    }
+  };
+}
+
+token_corpus provided(const corpus_data& d, std::size_t* calls = nullptr) {
+  token_corpus c{d.tokens};
+  c.features = provider_of(d, calls);
+  c.provider_max_features = 2;  // corpus_data gives each token one or two
+  return c;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_feature_provider_trains_exactly_like_stored_features) {
+  const corpus_data train(3, 2000), val(4, 400);
+  std::vector<double> losses[2], eval_losses[2];
+  std::size_t calls = 0;
+  for (int via_provider = 0; via_provider < 2; ++via_provider) {
+    reference_backend be;
+    model_t m(be, tiny, 5);
+    trainer_t t(m, base_config({}, 12));
+    const token_corpus tr = via_provider ? provided(train, &calls) : train.view();
+    const token_corpus va = via_provider ? provided(val, &calls) : val.view();
+    BOOST_TEST(tr.has_features());
+    t.run(tr, &va, [&](const train_step_record& r) {
+      losses[via_provider].push_back(r.loss);
+      eval_losses[via_provider].push_back(r.eval_loss);
+    });
+  }
+  // Bit-identical: same windows, same features, same order.
+  BOOST_TEST_REQUIRE(losses[0].size() == 12U);
+  for (std::size_t i = 0; i < 12; ++i) {
+    BOOST_TEST(losses[1][i] == losses[0][i]);
+    BOOST_TEST((std::isnan(eval_losses[0][i]) ? std::isnan(eval_losses[1][i]) : eval_losses[1][i] == eval_losses[0][i]));
+  }
+  // steps × micro-batches × sequences, plus 3 evaluations (every 4 steps) × 2 batches × 3
+  BOOST_TEST(calls == std::size_t{12 * 2 * 3 + 3 * 2 * 3});
+  // Without a bound the provider works too (buffers grow during the first steps).
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  trainer_t t(m, base_config({}, 3));
+  token_corpus unbounded = provided(train);
+  unbounded.provider_max_features = 0;
+  BOOST_TEST(std::isfinite(t.run(unbounded).last_loss));
+}
+
+BOOST_AUTO_TEST_CASE(stored_features_and_a_provider_together_are_rejected) {
+  const corpus_data train(3, 500);
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  trainer_t t(m, base_config({}, 2));
+  token_corpus both = train.view();
+  both.features = provider_of(train);
+  BOOST_CHECK_THROW(t.run(both), config_error);
+  BOOST_CHECK_THROW(t.evaluate(both), config_error);
+  try {
+    t.run(both);
+  } catch (const config_error& e) {
+    BOOST_TEST(std::string(e.what()).find("both stored features and a feature provider") != std::string::npos);
+  }
+  // A provider that gives too few positions is caught before the model sees the batch.
+  token_corpus short_of_one{train.tokens};
+  short_of_one.features = [](std::span<const token_id>, std::size_t, std::size_t count, std::vector<feature_id>& ids,
+                             std::vector<std::uint64_t>& offsets) {
+    for (std::size_t i = 1; i < count; ++i) offsets.push_back(ids.size());
+  };
+  BOOST_CHECK_THROW(t.run(short_of_one), config_error);
+  // A model without a feature vocabulary takes no provider.
+  gpt_config plain = tiny;
+  plain.feature_vocab = 0;
+  model_t p(be, plain, 5);
+  trainer_t tp(p, base_config({}, 2));
+  BOOST_CHECK_THROW(tp.run(provided(train)), config_error);
+}
+
+BOOST_AUTO_TEST_CASE(steady_state_training_steps_with_a_feature_provider_do_not_allocate) {
+  const corpus_data train(7, 2000);
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  trainer_t t(m, base_config({}, 12));
+  long at_step_2 = -1, at_last = -1;
+  t.run(provided(train), nullptr, [&](const train_step_record& r) {
     if (r.step == 2) at_step_2 = g_allocations.load();
     if (r.step == 12) at_last = g_allocations.load();
   });

@@ -37,19 +37,40 @@ namespace transcendence {
 using candidate_provider =
     std::function<void(std::span<const token_id> tokens, std::size_t first, std::size_t count, candidate_lists& out)>;
 
+/// @brief Computes the per-token features of corpus positions: called as
+/// `provider(tokens, first, count, ids, offsets)`, it appends, for each of
+/// `tokens[first .. first + count)` in turn, the token's feature ids to @p ids and then the new
+/// `ids.size()` to @p offsets (so @p offsets grows by `count`; ids already present count, which
+/// lets a trainer append the windows of a batch one after another behind a leading 0).
+///
+/// Features recomputed per window need no storage: for chess the board features are ~100 ids
+/// per token, 25× the tokens themselves, and follow from the moves alone.
+using feature_provider = std::function<void(std::span<const token_id> tokens, std::size_t first, std::size_t count,
+                                            std::vector<feature_id>& ids, std::vector<std::uint64_t>& offsets)>;
+
 /// @brief A training or validation corpus: views of concatenated token ids and optional per-token
-/// features (CSR), e.g. straight from a memory-mapped token shard:
+/// features, e.g. straight from a memory-mapped token shard:
 /// `{shard.tokens(), shard.feature_offsets(), shard.feature_ids()}`, plus, for a model with a
 /// candidate head, the function that computes each position's candidates.
+///
+/// Features come either stored (CSR views) or from a @ref feature_provider called per window,
+/// never both.
 struct token_corpus {
   std::span<const token_id> tokens{};                ///< All tokens, documents concatenated.
   std::span<const std::uint64_t> feature_offsets{};  ///< tokens.size() + 1 offsets, or empty.
   std::span<const feature_id> feature_ids{};         ///< Feature ids (CSR values).
   candidate_provider candidates{};                   ///< Candidates of each position, or empty.
+  feature_provider features{};                       ///< Features of each position, or empty (then stored ones, if any).
+  /// @brief With a provider: most feature ids it gives one token, so a trainer sizes its buffers
+  /// once (0: unknown; buffers then grow during the first steps).
+  std::size_t provider_max_features = 0;
 
   /// @brief Whether the corpus carries features.
-  /// @return true when offsets are present.
-  [[nodiscard]] bool has_features() const noexcept { return !feature_offsets.empty(); }
+  /// @return true when offsets are stored or a provider is set.
+  [[nodiscard]] bool has_features() const noexcept { return !feature_offsets.empty() || static_cast<bool>(features); }
+  /// @brief Whether the features come from a provider.
+  /// @return true when a provider is set.
+  [[nodiscard]] bool has_feature_provider() const noexcept { return static_cast<bool>(features); }
   /// @brief Whether the corpus provides candidates.
   /// @return true when a provider is set.
   [[nodiscard]] bool has_candidates() const noexcept { return static_cast<bool>(candidates); }
@@ -134,7 +155,8 @@ class sigint_guard {
 /// (inputs and next-token targets) from the training generator, accumulates gradients, clips and
 /// applies AdamW. The generator's state is part of every checkpoint, so @ref resume followed by
 /// @ref run reproduces the loss curve of an uninterrupted run exactly (same backend and threads).
-/// Every buffer is allocated before the first step.
+/// Every buffer is allocated before the first step (for a corpus with a @ref feature_provider,
+/// when it gives `provider_max_features`; candidate buffers grow during the first steps).
 /// @tparam B the backend.
 /// @code
 /// transcendence::train_config tc{.batch_size = 16, .seq_len = 128, .max_steps = 2000, .eval_interval = 200,
@@ -159,7 +181,7 @@ class trainer {
     const auto n = static_cast<std::size_t>(config.batch_size * config.seq_len);
     m_inputs.resize(n);
     m_targets.resize(n);
-    m_offsets.resize(n + 1);
+    m_offsets.reserve(n + 1);
     model.reserve(config.batch_size, config.seq_len);
   }
 
@@ -288,7 +310,10 @@ class trainer {
     if (static_cast<std::int64_t>(c.tokens.size()) < m_config.seq_len + 1)
       throw config_error(std::string("trainer: the ") + which + " corpus has " + std::to_string(c.tokens.size()) +
                          " tokens, fewer than seq_len + 1 = " + std::to_string(m_config.seq_len + 1));
-    if (c.has_features() && c.feature_offsets.size() != c.tokens.size() + 1)
+    if (c.has_feature_provider() && !c.feature_offsets.empty())
+      throw config_error(std::string("trainer: the ") + which +
+                         " corpus has both stored features and a feature provider: give one of them");
+    if (!c.has_feature_provider() && c.has_features() && c.feature_offsets.size() != c.tokens.size() + 1)
       throw config_error(std::string("trainer: the ") + which + " corpus has " +
                          std::to_string(c.feature_offsets.size()) + " feature offsets for " +
                          std::to_string(c.tokens.size()) + " tokens");
@@ -302,13 +327,18 @@ class trainer {
                                            : "has no features but the model expects them"));
   }
 
-  // Sizes the feature staging for the densest window of a corpus, so no step ever grows it.
+  // Sizes the feature staging for the densest window of a corpus, so no step ever grows it. A
+  // provider's windows cannot be scanned: its bound per token gives the size instead.
   void reserve_features(const token_corpus& c) {
     if (!c.has_features()) return;
     const auto t = static_cast<std::size_t>(m_config.seq_len);
     std::uint64_t densest = 0;
-    for (std::size_t s = 0; s + t < c.tokens.size(); ++s)
-      densest = std::max(densest, c.feature_offsets[s + t] - c.feature_offsets[s]);
+    if (c.has_feature_provider())
+      densest = static_cast<std::uint64_t>(c.provider_max_features) * t;
+    else
+      for (std::size_t s = 0; s + t < c.tokens.size(); ++s)
+        densest = std::max(densest, c.feature_offsets[s + t] - c.feature_offsets[s]);
+    if (densest == 0) return;
     const auto need = static_cast<std::int64_t>(densest) * m_config.batch_size;
     m_feature_ids.reserve(static_cast<std::size_t>(need));
     m_model->reserve(m_config.batch_size, m_config.seq_len, need);
@@ -319,27 +349,35 @@ class trainer {
   token_batch sample(const token_corpus& c, rng& gen) {
     const std::int64_t t = m_config.seq_len;
     const auto span_starts = static_cast<std::uint64_t>(static_cast<std::int64_t>(c.tokens.size()) - t);
+    // m_offsets keeps the capacity of batch × seq_len + 1 reserved by the constructor.
     m_feature_ids.clear();
-    m_offsets[0] = 0;
+    m_offsets.assign(1, 0);
     m_candidates.clear();
+    const bool stored = c.has_features() && !c.has_feature_provider();
     for (std::int64_t s = 0; s < m_config.batch_size; ++s) {
       const auto start = static_cast<std::size_t>(gen.below(span_starts));
       if (c.has_candidates()) c.candidates(c.tokens, start, static_cast<std::size_t>(t), m_candidates);
+      if (c.has_feature_provider()) c.features(c.tokens, start, static_cast<std::size_t>(t), m_feature_ids, m_offsets);
       for (std::int64_t i = 0; i < t; ++i) {
         const auto at = static_cast<std::size_t>(s * t + i);
         m_inputs[at] = c.tokens[start + static_cast<std::size_t>(i)];
         m_targets[at] = c.tokens[start + static_cast<std::size_t>(i) + 1];
-        if (c.has_features()) {
+        if (stored) {
           const auto from = c.feature_offsets[start + static_cast<std::size_t>(i)];
           const auto to = c.feature_offsets[start + static_cast<std::size_t>(i) + 1];
           m_feature_ids.insert(m_feature_ids.end(), c.feature_ids.begin() + static_cast<std::ptrdiff_t>(from),
                                c.feature_ids.begin() + static_cast<std::ptrdiff_t>(to));
-          m_offsets[at + 1] = m_feature_ids.size();
+          m_offsets.push_back(m_feature_ids.size());
         }
       }
     }
     token_batch b{.batch = m_config.batch_size, .length = t, .inputs = m_inputs, .targets = m_targets};
     if (c.has_features()) {
+      if (m_offsets.size() != static_cast<std::size_t>(b.rows()) + 1 || m_offsets.back() != m_feature_ids.size())
+        throw config_error("trainer: the feature provider gave " + std::to_string(m_offsets.size() - 1) +
+                           " offsets ending at " + std::to_string(m_offsets.back()) + " for " +
+                           std::to_string(b.rows()) + " positions and " + std::to_string(m_feature_ids.size()) +
+                           " feature ids");
       b.feature_ids = m_feature_ids;
       b.feature_offsets = m_offsets;
     }
