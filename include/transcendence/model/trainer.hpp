@@ -44,7 +44,7 @@ using candidate_provider =
 /// lets a trainer append the windows of a batch one after another behind a leading 0).
 ///
 /// Features recomputed per window need no storage: for chess the board features are ~100 ids
-/// per token, 25× the tokens themselves, and follow from the moves alone.
+/// per token, ~90× the bytes of the tokens themselves, and follow from the moves alone.
 using feature_provider = std::function<void(std::span<const token_id> tokens, std::size_t first, std::size_t count,
                                             std::vector<feature_id>& ids, std::vector<std::uint64_t>& offsets)>;
 
@@ -53,7 +53,7 @@ using feature_provider = std::function<void(std::span<const token_id> tokens, st
 /// `{shard.tokens(), shard.feature_offsets(), shard.feature_ids()}`, plus, for a model with a
 /// candidate head, the function that computes each position's candidates.
 ///
-/// Features come either stored (CSR views) or from a @ref feature_provider called per window,
+/// Features come either stored (CSR views) or from a `feature_provider` called per window,
 /// never both.
 struct token_corpus {
   std::span<const token_id> tokens{};                ///< All tokens, documents concatenated.
@@ -155,7 +155,7 @@ class sigint_guard {
 /// (inputs and next-token targets) from the training generator, accumulates gradients, clips and
 /// applies AdamW. The generator's state is part of every checkpoint, so @ref resume followed by
 /// @ref run reproduces the loss curve of an uninterrupted run exactly (same backend and threads).
-/// Every buffer is allocated before the first step (for a corpus with a @ref feature_provider,
+/// Every buffer is allocated before the first step (for a corpus with a `feature_provider`,
 /// when it gives `provider_max_features`; candidate buffers grow during the first steps).
 /// @tparam B the backend.
 /// @code
