@@ -237,11 +237,15 @@ std::vector<std::string> stage_fingerprints(const preset_config& p, std::uint64_
   for (const auto& f : pgn_files) files.push_back(f.string());
   json train_part = {p.n_layer, p.n_head, p.d_model, p.context, p.steps, p.batch, p.seq_len, p.warmup, p.lr, p.min_lr,
                      p.backend, g_bf16};
+  // Board features are computed from the tokens when training reads them (the shards hold
+  // tokens only), so their version concerns training, not the data.
+  if (p.tokens == chess_model_tokens::board_move)
+    train_part.push_back({"board_features", board_features::vocab_size, board_features::version});
   if (p.tokens == chess_model_tokens::board_move && p.move_head) train_part.push_back({"move_facts", move_facts::version});
   if (std::any_of(shipped.begin(), shipped.end(), [](const json& j) { return !j.is_null(); })) train_part.push_back(shipped);
   const std::vector<json> parts{
       {seed, ds, files, p.selfplay_games, p.max_fullmoves, chess_model_tokens_name(p.tokens),
-       board_features::vocab_size, board_features::version},                                                                // data
+       "features-at-load"},                                                                       // data
       {p.ladder_games_per_pair, p.anchor, p.anchor_nodes, p.anchor_games},                        // gate
       train_part,                                                                                  // train
       {mask, p.both_protocols, p.taus, p.games_per_expert, p.expert_stride, p.games_vs_ladder},   // play
@@ -448,7 +452,10 @@ ingest_stats build_shards(const std::vector<fs::path>& files, const Tok& tok, in
 ingest_stats build_shards_for(chess_model_tokens tokens, const std::vector<fs::path>& files, int cap,
                               const fs::path& dir, std::uint64_t seed) {
   switch (tokens) {
-    case chess_model_tokens::board_move: return build_shards(files, board_move_tokenizer(), cap, dir, seed);
+    // board_move models read the move tokens (the same ids) and get their board features
+    // recomputed per training window (see corpus_of): stored, they were ~90x the tokens and
+    // slowed ingestion threefold.
+    case chess_model_tokens::board_move:
     case chess_model_tokens::move: return build_shards(files, move_tokenizer(), cap, dir, seed);
     case chess_model_tokens::pgn_char: return build_shards(files, pgn_char_tokenizer(), cap, dir, seed);
   }
@@ -637,9 +644,13 @@ gpt_config model_config(const preset_config& p) {
 
 token_corpus corpus_of(const token_shard& s, const preset_config& p) {
   token_corpus c{s.tokens(), {}, {}, {}};
-  if (s.has_features()) {
-    c.feature_offsets = s.feature_offsets();
-    c.feature_ids = s.feature_ids();
+  if (model_config(p).feature_vocab > 0) {
+    // The board features are recomputed from the tokens window by window, like the candidates.
+    c.features = [tok = board_move_tokenizer()](std::span<const token_id> tokens, std::size_t first, std::size_t count,
+                                                 std::vector<feature_id>& ids, std::vector<std::uint64_t>& offsets) {
+      tok.append_window_features(tokens, first, count, ids, offsets);
+    };
+    c.provider_max_features = board_features::max_features;
   }
   if (model_config(p).candidate_vocab > 0) {
     // The legal moves and their facts are recomputed from the tokens window by window (they
