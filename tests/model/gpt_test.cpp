@@ -79,6 +79,33 @@ candidate_csr slice_view(const candidate_lists& c) {
   return v;
 }
 
+// Compares analytic gradients g with central differences of the loss for every parameter;
+// returns how many exceed the tolerance (1 on the normalised scale) and the worst error.
+std::size_t finite_difference_failures(model_t& m, std::vector<float>& p, const std::vector<float>& g,
+                                       const token_batch& batch, double& worst) {
+  const double h = 5e-3;
+  std::size_t failures = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const float saved = p[i];
+    p[i] = static_cast<float>(saved + h);
+    m.set_parameters(p);
+    const double up = m.forward(batch);
+    p[i] = static_cast<float>(saved - h);
+    m.set_parameters(p);
+    const double down = m.forward(batch);
+    p[i] = saved;
+    m.set_parameters(p);
+    const double fd = (up - down) / (2 * h);
+    const double err = std::abs(fd - g[i]) / (2e-4 + 1e-2 * std::abs(fd));
+    worst = std::max(worst, err);
+    if (err > 1.0) {
+      ++failures;
+      BOOST_TEST_MESSAGE("parameter " << i << ": fd " << fd << " analytic " << g[i]);
+    }
+  }
+  return failures;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(structure)
@@ -174,26 +201,8 @@ BOOST_AUTO_TEST_CASE(whole_model_finite_differences) {
       m.backward();
       std::vector<float> g(p.size());
       m.get_gradients(g);
-      const double h = 5e-3;
       double worst = 0.0;
-      std::size_t failures = 0;
-      for (std::size_t i = 0; i < p.size(); ++i) {
-        const float saved = p[i];
-        p[i] = static_cast<float>(saved + h);
-        m.set_parameters(p);
-        const double up = m.forward(batch);
-        p[i] = static_cast<float>(saved - h);
-        m.set_parameters(p);
-        const double down = m.forward(batch);
-        p[i] = saved;
-        const double fd = (up - down) / (2 * h);
-        const double err = std::abs(fd - g[i]) / (2e-4 + 1e-2 * std::abs(fd));
-        worst = std::max(worst, err);
-        if (err > 1.0) {
-          ++failures;
-          BOOST_TEST_MESSAGE("parameter " << i << ": fd " << fd << " analytic " << g[i]);
-        }
-      }
+      const std::size_t failures = finite_difference_failures(m, p, g, batch, worst);
       BOOST_TEST_MESSAGE("worst normalised error " << worst << " (1 = tolerance)");
       BOOST_TEST(failures == 0u, "worst normalised error " << worst);
       BOOST_TEST(std::isfinite(loss0));
@@ -237,26 +246,8 @@ BOOST_AUTO_TEST_CASE(candidate_head_finite_differences) {
   for (std::int64_t i = L.wce; i < L.wce + c.candidate_vocab * c.d_model; ++i)
     head_gradient = head_gradient || g[static_cast<std::size_t>(i)] != 0.0F;
   BOOST_TEST(head_gradient);
-  const double h = 5e-3;
-  std::size_t failures = 0;
   double worst = 0.0;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    const float saved = p[i];
-    p[i] = static_cast<float>(saved + h);
-    m.set_parameters(p);
-    const double up = m.forward(batch);
-    p[i] = static_cast<float>(saved - h);
-    m.set_parameters(p);
-    const double down = m.forward(batch);
-    p[i] = saved;
-    const double fd = (up - down) / (2 * h);
-    const double err = std::abs(fd - g[i]) / (2e-4 + 1e-2 * std::abs(fd));
-    worst = std::max(worst, err);
-    if (err > 1.0) {
-      ++failures;
-      BOOST_TEST_MESSAGE("parameter " << i << ": fd " << fd << " analytic " << g[i]);
-    }
-  }
+  const std::size_t failures = finite_difference_failures(m, p, g, batch, worst);
   BOOST_TEST(failures == 0u, "worst normalised error " << worst);
 }
 

@@ -419,6 +419,26 @@ BOOST_AUTO_TEST_CASE(encode_candidates_lists_the_legal_moves_of_each_position) {
                                            static_cast<std::int64_t>(t.candidate_vocab_size()), "test"));
 }
 
+namespace {
+// (first, count) windows over a packed corpus of three games: at the start, starting on a bos,
+// straddling the first document boundary, spanning a whole document, to the end, everything.
+std::vector<std::pair<std::size_t, std::size_t>> test_windows(const std::vector<move_game>& corpus, std::size_t size) {
+  const std::size_t first_end = corpus[0].moves.size() + 1;  // index of the second bos
+  const std::size_t second_end = first_end + corpus[1].moves.size() + 1;
+  return {
+      {0, 1},
+      {0, 10},
+      {5, 20},
+      {first_end, 7},
+      {first_end - 3, 9},
+      {first_end - 1, second_end - first_end + 5},
+      {second_end + 4, size - second_end - 4},
+      {0, size},
+      {size - 1, 1},
+  };
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(append_window_candidates_equals_slices_of_encode_candidates) {
   board_move_tokenizer t;
   const auto corpus = random_corpus(3, 29);
@@ -429,19 +449,7 @@ BOOST_AUTO_TEST_CASE(append_window_candidates_equals_slices_of_encode_candidates
     t.encode_candidates(g, whole);
   }
   BOOST_TEST_REQUIRE(whole.positions() == tokens.size());
-  const std::size_t first_end = corpus[0].moves.size() + 1;  // index of the second bos
-  const std::size_t second_end = first_end + corpus[1].moves.size() + 1;
-  const std::vector<std::pair<std::size_t, std::size_t>> windows = {
-      {0, 1},
-      {0, 10},
-      {5, 20},
-      {first_end, 7},                  // starts on a bos
-      {first_end - 3, 9},              // straddles the first boundary
-      {first_end - 1, second_end - first_end + 5},  // spans a whole document and more
-      {second_end + 4, tokens.size() - second_end - 4},  // to the end
-      {0, tokens.size()},
-      {tokens.size() - 1, 1},
-  };
+  const auto windows = test_windows(corpus, tokens.size());
   candidate_lists window;
   for (const auto& [first, count] : windows) {
     window.clear();
@@ -496,19 +504,7 @@ BOOST_AUTO_TEST_CASE(append_window_features_equals_slices_of_encode_features) {
     return std::vector<feature_id>(whole_ids.begin() + static_cast<std::ptrdiff_t>(from),
                                    whole_ids.begin() + static_cast<std::ptrdiff_t>(whole_ends[i]));
   };
-  const std::size_t first_end = corpus[0].moves.size() + 1;  // index of the second bos
-  const std::size_t second_end = first_end + corpus[1].moves.size() + 1;
-  const std::vector<std::pair<std::size_t, std::size_t>> windows = {
-      {0, 1},
-      {0, 10},
-      {5, 20},
-      {first_end, 7},                                    // starts on a bos
-      {first_end - 3, 9},                                // straddles the first boundary
-      {first_end - 1, second_end - first_end + 5},       // spans a whole document and more
-      {second_end + 4, tokens.size() - second_end - 4},  // to the end
-      {0, tokens.size()},
-      {tokens.size() - 1, 1},
-  };
+  const auto windows = test_windows(corpus, tokens.size());
   std::vector<feature_id> ids;
   std::vector<std::uint64_t> offsets;
   for (const auto& [first, count] : windows) {
