@@ -1410,7 +1410,14 @@ std::vector<fs::path> stage_report(context& ctx) {
       std::snprintf(buf, sizeof buf, " It captured %.0f%% of the oracle's headroom (%+.0f of %+.0f Elo).", 100.0 * *captured,
                     best->rating.rating - r.cap.rating, r.oracle->rating - r.cap.rating);
       rep += buf;
+      // Above the oracle: the oracle is the exact mixture at each position, errors included; a
+      // model that generalises across positions also averages errors over similar positions.
+      if (*captured > 1.0) rep += " It plays above the oracle itself.";
     }
+    if (r.control && r.transcended())
+      rep += " The control's shared errors are keyed to the exact position (a hash), so nothing on the board predicts "
+             "them: a model that generalises across positions averages them out as it averages private errors across "
+             "experts, although the exact mixture (the oracle) cannot.";
     std::snprintf(buf, sizeof buf, " Validation loss %.3f; dataset diversity %.3f. Model: ", r.validation_loss, r.diversity);
     rep += buf + r.model_origin + ".\n";
   }
