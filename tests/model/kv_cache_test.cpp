@@ -198,14 +198,7 @@ BOOST_AUTO_TEST_CASE(candidate_head_matches_full_recomputation) {
     }
     cl.end_position();
   }
-  const auto slice = [&](std::size_t from, std::size_t count) {
-    candidate_csr v;
-    v.offsets = std::span(cl.offsets).subspan(from, count + 1);
-    v.tokens = std::span(cl.tokens).subspan(v.offsets.front(), v.offsets.back() - v.offsets.front());
-    v.feature_offsets = std::span(cl.feature_offsets).subspan(v.offsets.front(), v.tokens.size() + 1);
-    v.feature_ids = std::span(cl.feature_ids).subspan(v.feature_offsets.front(), v.feature_offsets.back() - v.feature_offsets.front());
-    return v;
-  };
+  const auto slice = [&](std::size_t from, std::size_t count) { return cl.view().slice(from, count); };
   m.forward({.batch = 1, .length = 12, .inputs = s.tokens, .feature_ids = s.fids, .feature_offsets = s.offsets,
              .candidates = cl.view()});
   std::vector<float> want(12 * 11), got(12 * 11), plain(12 * 11);

@@ -46,15 +46,7 @@ struct data {
             .candidates = cands.view()};
   }
   // Candidates of positions [from, from + count).
-  candidate_csr candidates(std::size_t from, std::size_t count) const {
-    candidate_csr c;
-    c.offsets = std::span(cands.offsets).subspan(from, count + 1);
-    c.tokens = std::span(cands.tokens).subspan(c.offsets.front(), c.offsets.back() - c.offsets.front());
-    c.feature_offsets = std::span(cands.feature_offsets).subspan(c.offsets.front(), c.tokens.size() + 1);
-    c.feature_ids = std::span(cands.feature_ids)
-                        .subspan(c.feature_offsets.front(), c.feature_offsets.back() - c.feature_offsets.front());
-    return c;
-  }
+  candidate_csr candidates(std::size_t from, std::size_t count) const { return cands.view().slice(from, count); }
 };
 
 double max_rel(const std::vector<float>& a, const std::vector<float>& b) {

@@ -65,6 +65,22 @@ struct candidate_csr {
   /// @brief Whether any candidates are given.
   /// @return true when the offsets are not empty.
   [[nodiscard]] bool present() const noexcept { return !offsets.empty(); }
+
+  /// @brief The candidates of positions [first, first + count), offsets keeping their bases.
+  /// @param first the first position.
+  /// @param count how many positions (first + count ≤ positions given).
+  /// @return the view (absent when these candidates are absent).
+  [[nodiscard]] candidate_csr slice(std::size_t first, std::size_t count) const {
+    if (!present()) return {};
+    candidate_csr v;
+    v.offsets = offsets.subspan(first, count + 1);
+    const std::size_t from = v.offsets.front() - offsets[0], to = v.offsets.back() - offsets[0];
+    v.tokens = tokens.subspan(from, to - from);
+    v.feature_offsets = feature_offsets.subspan(from, to - from + 1);
+    v.feature_ids = feature_ids.subspan(v.feature_offsets.front() - feature_offsets[0],
+                                        v.feature_offsets.back() - v.feature_offsets.front());
+    return v;
+  }
 };
 
 /// @brief Owning, reusable storage of @ref candidate_csr (cleared and refilled batch after batch

@@ -151,18 +151,7 @@ class gpt_kv_cache {
         f.ids = features.ids.subspan(features.offsets[static_cast<std::size_t>(start)] - features.offsets[0],
                                      f.offsets.back() - f.offsets.front());
       }
-      candidate_csr cand;
-      if (candidates.present()) {
-        const auto s0 = static_cast<std::size_t>(start), n0 = static_cast<std::size_t>(count);
-        cand.offsets = candidates.offsets.subspan(s0, n0 + 1);
-        const std::size_t first = cand.offsets.front() - candidates.offsets[0];
-        const std::size_t last = cand.offsets.back() - candidates.offsets[0];
-        cand.tokens = candidates.tokens.subspan(first, last - first);
-        cand.feature_offsets = candidates.feature_offsets.subspan(first, last - first + 1);
-        cand.feature_ids = candidates.feature_ids.subspan(
-            cand.feature_offsets.front() - candidates.feature_offsets[0],
-            cand.feature_offsets.back() - cand.feature_offsets.front());
-      }
+      const candidate_csr cand = candidates.slice(static_cast<std::size_t>(start), static_cast<std::size_t>(count));
       run(tokens.subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(count)), f,
           logits.empty() ? logits : logits.subspan(static_cast<std::size_t>(start * c.vocab_size)), cand);
     }

@@ -33,7 +33,7 @@ namespace transcendence {
 /// `tokens[first .. first + count)` — the candidates for the token that follows each.
 ///
 /// Candidates are recomputed from the tokens for every window rather than stored: for chess they
-/// are the legal moves and their facts, ~30 × 8 ids per position, far more than the tokens.
+/// are the legal moves and their facts, ~30 moves × ~6 ids per position, far more than the tokens.
 using candidate_provider =
     std::function<void(std::span<const token_id> tokens, std::size_t first, std::size_t count, candidate_lists& out)>;
 
