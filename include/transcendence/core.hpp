@@ -7,4 +7,5 @@
 #include "transcendence/core/io.hpp"
 #include "transcendence/core/progress.hpp"
 #include "transcendence/core/random.hpp"
+#include "transcendence/core/subprocess.hpp"
 #include "transcendence/core/types.hpp"

@@ -3,12 +3,11 @@
 #pragma once
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -17,21 +16,10 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#include <sys/types.h>
 
 #include "transcendence/core/error.hpp"
-
-/// @cond
-extern char** environ;  // the process environment, passed on to engines
-/// @endcond
+#include "transcendence/core/subprocess.hpp"  // the process, its pipes and deadlines
 
 namespace transcendence {
 
@@ -167,83 +155,18 @@ bool parse_number(std::string_view text, T& out) noexcept {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
-inline bool is_executable_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-// Finds a program like execvp would: names with a '/' are paths, others are searched on PATH.
-inline std::optional<std::string> resolve_program(const std::string& name) {
-  if (name.empty()) return std::nullopt;
-  if (name.find('/') != std::string::npos) {
-    if (is_executable_file(name)) return name;
-    return std::nullopt;
-  }
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (true) {
-    const std::size_t colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + name;
-    if (is_executable_file(candidate)) return candidate;
-    if (colon == std::string_view::npos) break;
-    dirs.remove_prefix(colon + 1);
-  }
-  return std::nullopt;
-}
-
-// Writes to a pipe whose reader may be dead without letting SIGPIPE kill the process: SIGPIPE is
-// blocked in this thread for the write and a SIGPIPE it raised is consumed before unblocking. The
-// process-wide disposition is left alone, so the library never changes its host's signal setup.
-inline bool write_no_sigpipe(int fd, std::string_view data) {
-  sigset_t pipe_set;
-  sigset_t old_set;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
-  sigset_t pending;
-  sigemptyset(&pending);
-  sigpending(&pending);
-  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-  bool ok = true;
-  bool broken = false;
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        pollfd p{fd, POLLOUT, 0};
-        ::poll(&p, 1, 100);
-        continue;
-      }
-      broken = errno == EPIPE;
-      ok = false;
-      break;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (broken && !was_pending) {
-    const timespec zero{0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
-  return ok;
-}
-
 }  // namespace detail
 
 /// @brief A UCI chess engine in a child process, spoken to over pipes.
 ///
-/// Started without a shell (`posix_spawn`), with its standard input and output on close-on-exec
-/// pipes so that engines started by other threads never inherit them. Every read waits with
-/// `poll` and a deadline: an engine that does not answer in time (hung) is killed and the call
-/// throws @ref engine_error; the next call starts a fresh process. An engine that dies during a
-/// request (crash, or killed from outside) is restarted with the same options and the request is
-/// repeated, up to @ref uci_engine_config::max_restarts times. A missing program gives an
-/// @ref engine_error that says where it was looked for. Writing to a dead engine never raises
-/// SIGPIPE in the host.
+/// The process is a @ref subprocess: started without a shell (`posix_spawn`), with its standard
+/// input and output on close-on-exec pipes so that engines started by other threads never
+/// inherit them. Every read waits with `poll` and a deadline: an engine that does not answer in
+/// time (hung) is killed and the call throws @ref engine_error; the next call starts a fresh
+/// process. An engine that dies during a request (crash, or killed from outside) is restarted
+/// with the same options and the request is repeated, up to @ref uci_engine_config::max_restarts
+/// times. A missing program gives an @ref engine_error that says where it was looked for. Writing
+/// to a dead engine never raises SIGPIPE in the host.
 ///
 /// One object is one process: use it from one thread at a time (the arena gives every game its
 /// own engine).
@@ -382,22 +305,11 @@ class uci_engine {
 
   /// @brief Whether the process is running (reaps it when it has exited).
   /// @return true while it runs.
-  [[nodiscard]] bool alive() {
-    if (m_pid <= 0) return false;
-    int status = 0;
-    const pid_t r = ::waitpid(m_pid, &status, WNOHANG);
-    if (r == m_pid) {
-      m_last_status = status;
-      m_pid = -1;
-      close_pipes();
-      return false;
-    }
-    return true;
-  }
+  [[nodiscard]] bool alive() { return m_process.alive(); }
 
   /// @brief Process id of the running engine (for tests and monitoring).
   /// @return the pid, or -1 when none runs.
-  [[nodiscard]] pid_t pid() const noexcept { return m_pid; }
+  [[nodiscard]] pid_t pid() const noexcept { return m_process.pid(); }
 
   /// @brief The engine's name from `id name`.
   /// @return the name.
@@ -485,7 +397,7 @@ class uci_engine {
   auto with_restarts(F&& request) -> decltype(request()) {
     for (int attempt = 0;; ++attempt) {
       try {
-        if (m_pid <= 0) {
+        if (m_process.pid() <= 0) {
           start();
           ++m_restarts;
         }
@@ -519,55 +431,16 @@ class uci_engine {
   }
 
   void spawn() {
-    int in_pipe[2] = {-1, -1};
-    int out_pipe[2] = {-1, -1};
-    if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
-      const int err = errno;
-      for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1]})
-        if (fd >= 0) ::close(fd);
-      throw engine_error(std::string("cannot create pipes for the engine: ") + std::strerror(err));
+    std::vector<std::string> argv;
+    argv.reserve(m_config.arguments.size() + 1);
+    argv.push_back(m_path);
+    argv.insert(argv.end(), m_config.arguments.begin(), m_config.arguments.end());
+    try {
+      m_process.start(argv,
+                      m_config.forward_stderr ? subprocess::stderr_mode::inherit : subprocess::stderr_mode::discard);
+    } catch (const io_error& e) {
+      throw engine_error(std::string("UCI engine: ").append(e.what()));  // the type callers catch
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-    if (!m_config.forward_stderr) posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    // The engine gets default signal handling and an empty mask whatever this thread had
-    // (SIGPIPE may be blocked here during a write).
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGTERM);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    std::vector<std::string> args_storage;
-    args_storage.push_back(m_path);
-    for (const auto& a : m_config.arguments) args_storage.push_back(a);
-    std::vector<char*> argv;
-    for (auto& a : args_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, m_path.c_str(), &actions, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    ::close(in_pipe[0]);
-    ::close(out_pipe[1]);
-    if (rc != 0) {
-      ::close(in_pipe[1]);
-      ::close(out_pipe[0]);
-      throw engine_error("cannot start engine " + m_path + ": " + std::strerror(rc));
-    }
-    m_pid = pid;
-    m_to_engine = in_pipe[1];
-    m_from_engine = out_pipe[0];
-    ::fcntl(m_from_engine, F_SETFL, ::fcntl(m_from_engine, F_GETFL) | O_NONBLOCK);
-    m_buffer.clear();
   }
 
   void handshake() {
@@ -754,66 +627,32 @@ class uci_engine {
   }
 
   void send(std::string_view command) {
-    if (m_pid <= 0 || m_to_engine < 0) throw crashed{"is not running"};
-    std::string text(command);
-    text += '\n';
-    if (!detail::write_no_sigpipe(m_to_engine, text)) throw crashed{describe_exit("stopped reading its input")};
+    if (m_process.pid() <= 0) throw crashed{"is not running"};
+    if (!m_process.write_line(command)) throw crashed{describe_exit("stopped reading its input")};
   }
 
-  using clock = std::chrono::steady_clock;
+  using clock = subprocess::clock;
 
   // The next line, or nullopt at the deadline. Throws crashed at end of file.
   std::optional<std::string> read_line(clock::time_point deadline) {
-    while (true) {
-      const std::size_t nl = m_buffer.find('\n', m_scan_from);
-      if (nl != std::string::npos) {
-        std::string line = m_buffer.substr(0, nl);
-        m_buffer.erase(0, nl + 1);
-        m_scan_from = 0;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        return line;
-      }
-      m_scan_from = m_buffer.size();
-      const auto now = clock::now();
-      if (now >= deadline) return std::nullopt;
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
-      pollfd p{m_from_engine, POLLIN, 0};
-      const int rc = ::poll(&p, 1, static_cast<int>(std::min<long long>(wait, 1000000)));
-      if (rc < 0) {
-        if (errno == EINTR) continue;
-        throw engine_error(std::string("poll on the engine's output failed: ") + std::strerror(errno));
-      }
-      if (rc == 0) continue;
-      char chunk[4096];
-      const ssize_t n = ::read(m_from_engine, chunk, sizeof chunk);
-      if (n > 0) {
-        m_buffer.append(chunk, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      throw crashed{describe_exit("closed its output")};
+    std::string line;
+    auto status = subprocess::read_status::timeout;
+    try {
+      status = m_process.read_line(deadline, line);
+    } catch (const io_error& e) {
+      throw engine_error(std::string("UCI engine: ").append(e.what()));  // the type callers catch
     }
+    if (status == subprocess::read_status::timeout) return std::nullopt;
+    if (status == subprocess::read_status::closed) throw crashed{describe_exit("closed its output")};
+    return line;
   }
 
   // Waits briefly for the exit status so that the message can say how the engine died.
   std::string describe_exit(const std::string& what) {
-    if (m_pid > 0) {
-      int status = 0;
-      for (int i = 0; i < 50; ++i) {
-        const pid_t r = ::waitpid(m_pid, &status, WNOHANG);
-        if (r == m_pid) {
-          m_pid = -1;
-          m_last_status = status;
-          break;
-        }
-        ::usleep(2000);
-      }
-    }
+    m_process.wait_for(std::chrono::milliseconds(100));
     std::string out = what;
-    if (m_pid <= 0 && m_last_status >= 0) {
-      if (WIFSIGNALED(m_last_status)) out += " (killed by signal " + std::to_string(WTERMSIG(m_last_status)) + ")";
-      else if (WIFEXITED(m_last_status)) out += " (exited with status " + std::to_string(WEXITSTATUS(m_last_status)) + ")";
-    }
+    if (m_process.pid() <= 0 && m_process.exit_status())
+      out.append(" (").append(m_process.exit_status()->describe()).append(")");
     return out;
   }
 
@@ -822,40 +661,15 @@ class uci_engine {
     throw engine_error("engine " + m_path + " " + what + "; it was killed and will be restarted on the next request");
   }
 
-  void kill_process() {
-    if (m_pid > 0) {
-      ::kill(m_pid, SIGKILL);
-      int status = 0;
-      while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      m_last_status = status;
-      m_pid = -1;
-    }
-    close_pipes();
-  }
+  void kill_process() noexcept { m_process.kill(); }
 
+  // Asks the engine to quit, and kills it if it has not within a second.
   void shutdown() noexcept {
-    if (m_pid > 0) {
-      detail::write_no_sigpipe(m_to_engine, "quit\n");
-      for (int i = 0; i < 100; ++i) {
-        int status = 0;
-        const pid_t r = ::waitpid(m_pid, &status, WNOHANG);
-        if (r == m_pid || r < 0) {
-          m_pid = -1;
-          break;
-        }
-        ::usleep(10000);
-      }
+    if (m_process.pid() > 0) {
+      (void)m_process.write("quit\n");
+      m_process.wait_for(std::chrono::seconds(1));
     }
-    kill_process();
-  }
-
-  void close_pipes() noexcept {
-    if (m_to_engine >= 0) ::close(m_to_engine);
-    if (m_from_engine >= 0) ::close(m_from_engine);
-    m_to_engine = m_from_engine = -1;
-    m_buffer.clear();
-    m_scan_from = 0;
+    m_process.kill();
   }
 
   uci_engine_config m_config;
@@ -863,12 +677,7 @@ class uci_engine {
   std::string m_name;
   std::vector<uci_option_info> m_options;
   std::vector<std::pair<std::string, std::string>> m_settings;
-  pid_t m_pid = -1;
-  int m_to_engine = -1;
-  int m_from_engine = -1;
-  int m_last_status = -1;
-  std::string m_buffer;
-  std::size_t m_scan_from = 0;
+  subprocess m_process;  // the engine; no process while it is to be (re)started
   std::size_t m_restarts = 0;
 };
 
