@@ -9,6 +9,7 @@ packages=(
   libeigen3-dev libxtensor-dev libxsimd-dev
   libdnnl-dev ocl-icd-opencl-dev
   libboost-test-dev
+  clang libclang-rt-dev
   libzstd-dev zstd nlohmann-json3-dev libcli11-dev
   doxygen graphviz gnuplot-nox
   stockfish

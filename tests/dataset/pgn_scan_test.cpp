@@ -1,7 +1,9 @@
 #define BOOST_TEST_MODULE dataset_pgn_scan
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,56 @@ std::vector<std::vector<std::string>> scan_all(pgn_scanner& scan, std::vector<st
     if (results) results->emplace_back(g.termination);
   }
   return games;
+}
+
+// Everything a scanner reports, in order: one line per game (line, tags, moves, result) or error.
+struct scan_log {
+  std::vector<std::string> events;
+  std::size_t games = 0;
+  std::size_t errors = 0;
+};
+
+// Calls next() until the end of the input, catching parse errors (the scanner resumes after each).
+// Every call consumes input, so more than `bound` calls (the input's size + 2) means a loop that
+// does not progress: the test fails instead of hanging. Each error must name the scanner's file,
+// a line and a column.
+scan_log drain(pgn_scanner& scan, std::size_t bound) {
+  scan_log log;
+  pgn_game_view g;
+  for (std::size_t calls = 0; calls < bound; ++calls) {
+    try {
+      if (!scan.next(g)) return log;
+      ++log.games;
+      std::string e = "game@" + std::to_string(g.line);
+      for (const auto& [k, v] : g.tags) e.append(" [").append(k).append("=").append(v).append("]");
+      for (auto m : g.san) e.append(" ").append(m);
+      e.append(" | ").append(g.termination);
+      log.events.push_back(std::move(e));
+    } catch (const parse_error& e) {
+      ++log.errors;
+      BOOST_TEST(e.source() == scan.name());
+      BOOST_TEST(e.line() >= 1U);
+      BOOST_TEST(e.column() >= 1U);
+      const std::string where = scan.name() + ":" + std::to_string(e.line()) + ":" + std::to_string(e.column()) + ": ";
+      BOOST_TEST(std::string(e.what()).starts_with(where), e.what());
+      log.events.push_back(std::string("error ") + e.what());
+    }
+  }
+  BOOST_FAIL("pgn_scanner::next did not reach the end of the input within " << bound << " calls");
+  return log;
+}
+
+scan_log drain_text(const std::string& text, const std::string& name = "hostile.pgn") {
+  pgn_scanner scan(text, name);
+  return drain(scan, text.size() + 2);
+}
+
+std::string zstd_compress(const std::string& text) {
+  std::string packed(ZSTD_compressBound(text.size()), '\0');
+  const std::size_t n = ZSTD_compress(packed.data(), packed.size(), text.data(), text.size(), 1);
+  BOOST_TEST_REQUIRE(!ZSTD_isError(n));
+  packed.resize(n);
+  return packed;
 }
 
 fs::path temp_dir() {
@@ -120,5 +172,163 @@ BOOST_AUTO_TEST_CASE(plain_and_zstd_files_read_alike_across_chunk_boundaries) {
   pgn_scanner cut(dir / "cut.pgn.zst");
   BOOST_CHECK_THROW(scan_all(cut), format_error);
   BOOST_CHECK_THROW(pgn_scanner(dir / "missing.pgn"), io_error);
+  fs::remove_all(dir);
+}
+
+// Issue 17: each of these used to spin at 100% CPU for ever, or read past a word; now each ends
+// with games or with parse errors that name the file, the line and the column.
+
+BOOST_AUTO_TEST_CASE(a_file_holding_only_a_closing_brace) {
+  const scan_log log = drain_text("}");
+  BOOST_TEST(log.games == 0U);
+  BOOST_TEST_REQUIRE(log.errors == 1U);
+  BOOST_TEST(log.events[0].starts_with("error hostile.pgn:1:1: '}' closes no comment"), log.events[0]);
+}
+
+BOOST_AUTO_TEST_CASE(a_stray_closing_brace_in_a_rated_game) {
+  const std::string bad = "[WhiteElo \"900\"]\n[BlackElo \"900\"]\n\n1. e4 } e5 2. Nf3 *";
+  const scan_log log = drain_text(bad);
+  BOOST_TEST(log.games == 0U);
+  BOOST_TEST_REQUIRE(log.errors == 1U);
+  BOOST_TEST(log.events[0] == "error hostile.pgn:4:7: '}' closes no comment (in the game that starts at line 1)");
+  // The error skips the damaged game only: the next game is read, with its own line.
+  const scan_log two = drain_text(bad + "\n\n[WhiteElo \"901\"]\n\n1. d4 d5 1-0\n");
+  BOOST_TEST_REQUIRE(two.events.size() == 2U);
+  BOOST_TEST(two.events[0].starts_with("error hostile.pgn:4:7:"));
+  BOOST_TEST(two.events[1] == "game@6 [WhiteElo=901] d4 d5 | 1-0");
+  // Same with a ')' that closes nothing: both brackets are structure.
+  const scan_log paren = drain_text("1. e4 ) e5 *\n[Event \"b\"]\n1. c4 *");
+  BOOST_TEST_REQUIRE(paren.events.size() == 2U);
+  BOOST_TEST(paren.events[0].starts_with("error hostile.pgn:1:7: ')' closes no variation"), paren.events[0]);
+  BOOST_TEST(paren.events[1] == "game@2 [Event=b] c4 | *");
+}
+
+BOOST_AUTO_TEST_CASE(an_unterminated_comment) {
+  const scan_log log = drain_text("[Event \"a\"]\n\n1. e4 { never closed");
+  BOOST_TEST(log.games == 0U);
+  BOOST_TEST_REQUIRE(log.errors == 1U);
+  BOOST_TEST(log.events[0].starts_with("error hostile.pgn:3:7: comment '{' is never closed"), log.events[0]);
+  // A comment still open when the next game begins loses its game, not the rest of the file.
+  const scan_log next = drain_text("1. e4 { open\n\n[Event \"b\"]\n\n1. d4 *");
+  BOOST_TEST_REQUIRE(next.events.size() == 2U);
+  BOOST_TEST(next.events[1] == "game@3 [Event=b] d4 | *");
+}
+
+BOOST_AUTO_TEST_CASE(an_unterminated_tag) {
+  for (const std::string text : {"[Event \"a", "[Event \"a\n[Site \"b\"]\n\n1. e4 *", "[Event", "[", "[\"x\"]\n1. e4 *",
+                                 "[Event \"a\" junk]\n1. e4 *"}) {
+    const scan_log log = drain_text(text);
+    BOOST_TEST(log.games == 0U, text);
+    BOOST_TEST(log.errors == 1U, text);
+  }
+  // The rest of the damaged game's tag block and movetext are skipped; the next game is read.
+  const scan_log log = drain_text("[Event \"a\n[Site \"b\"]\n\n1. e4 *\n\n[Event \"c\"]\n\n1. c4 *");
+  BOOST_TEST_REQUIRE(log.events.size() == 2U);
+  BOOST_TEST(log.events[0].starts_with("error hostile.pgn:1:8: tag value is not closed"), log.events[0]);
+  BOOST_TEST(log.events[1] == "game@6 [Event=c] c4 | *");
+}
+
+BOOST_AUTO_TEST_CASE(tags_with_inner_quotes_escapes_and_two_to_a_line) {
+  const scan_log log = drain_text("[Event \"He said \"hi\"\"]\n[Site \"a\\\"b\"] [Round \"1\"]\n\n1. e4 *");
+  BOOST_TEST_REQUIRE(log.events.size() == 1U);
+  BOOST_TEST(log.events[0] == "game@1 [Event=He said \"hi\"] [Site=a\\\"b] [Round=1] e4 | *");
+}
+
+BOOST_AUTO_TEST_CASE(an_unterminated_variation) {
+  const scan_log log = drain_text("1. e4 (1. d4 d5");
+  BOOST_TEST(log.games == 0U);
+  BOOST_TEST_REQUIRE(log.errors == 1U);
+  BOOST_TEST(log.events[0].starts_with("error hostile.pgn:1:7: variation '(' is never closed"), log.events[0]);
+  // A variation open when the next game's tags begin ends there: it does not swallow that game.
+  const scan_log next = drain_text("1. e4 (1. d4\n[Event \"b\"]\n1. c4 *");
+  BOOST_TEST_REQUIRE(next.events.size() == 2U);
+  BOOST_TEST(next.events[0].starts_with("error hostile.pgn:2:1: variation '(' opened at line 1, column 7"), next.events[0]);
+  BOOST_TEST(next.events[1] == "game@2 [Event=b] c4 | *");
+}
+
+BOOST_AUTO_TEST_CASE(a_nul_byte_is_a_word_character) {
+  // Not structure: it reaches the SAN words (and the tag value), where the tokenizers reject it.
+  const std::string text("[Event \"a\0b\"]\n\n1. e4\0 e5 *", 26);
+  const scan_log log = drain_text(text);
+  BOOST_TEST_REQUIRE(log.events.size() == 1U);
+  BOOST_TEST((log.events[0] == std::string("game@1 [Event=a\0b] e4\0 e5 | *", 29)));
+  const scan_log only = drain_text(std::string(1, '\0'));
+  BOOST_TEST(only.games == 1U);
+  BOOST_TEST(only.errors == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(random_bytes_end_alike_from_memory_plain_and_zstd_files) {
+  const fs::path dir = temp_dir();
+  std::mt19937_64 gen(17);
+  // Uniform bytes, and bytes drawn from PGN's own alphabet (which reach deeper into the scanner).
+  const std::string alphabet = "[]{}()\";$!?*-/.\n\n  \t\r1e4NfxO=+#\\";
+  for (int kind = 0; kind < 2; ++kind) {
+    std::string text(64 * 1024, '\0');
+    for (char& c : text)
+      c = kind == 0 ? static_cast<char>(gen() & 0xFF) : alphabet[static_cast<std::size_t>(gen() % alphabet.size())];
+    if (kind == 0) text[0] = 'x';  // not the zstd magic number
+    const scan_log expected = drain_text(text, "random.pgn");
+    BOOST_TEST(expected.games + expected.errors > 0U);
+    // The compressed copy has the same file name in another folder (zstd is recognised by its
+    // magic number), so that the errors it reports read the same.
+    fs::create_directories(dir / "zst");
+    write_file_atomic(dir / "random.pgn", text);
+    write_file_atomic(dir / "zst" / "random.pgn", zstd_compress(text));
+    for (std::size_t chunk : {std::size_t{1}, std::size_t{4093}, std::size_t{1} << 20}) {
+      pgn_scanner plain(dir / "random.pgn", chunk);
+      BOOST_TEST((drain(plain, text.size() + 2).events == expected.events), "kind " << kind << " chunk " << chunk);
+      pgn_scanner packed(dir / "zst" / "random.pgn", chunk);
+      BOOST_TEST((drain(packed, text.size() + 2).events == expected.events), "kind " << kind << " chunk " << chunk);
+    }
+  }
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(games_and_defects_split_across_the_read_buffer) {
+  // Every byte boundary of this text falls between two reads for some chunk size below; each
+  // split must give what the whole text in memory gives (games, errors, lines and columns).
+  const std::string text = lichess_pgn + "\n[WhiteElo \"900\"]\n[BlackElo \"900\"]\n\n1. e4 } e5 2. Nf3 *\n\n" +
+                           "[Event \"open\"]\n\n1. e4 (1. d4\n[Event \"after\"]\n1. c4 { a\ncomment } c5 *\n" +
+                           "[Event \"tag\n\n1. d4 *\n\n[Event \"last\"]\n\n1. e4 e5 2. Nf3 { never closed";
+  const scan_log expected = drain_text(text, "split.pgn");
+  BOOST_TEST(expected.games == 4U);  // the three of lichess_pgn and "after"
+  BOOST_TEST(expected.errors == 4U);
+  for (const auto& e : expected.events) BOOST_TEST_MESSAGE(e);
+  const fs::path dir = temp_dir();
+  write_file_atomic(dir / "split.pgn", text);
+  for (std::size_t chunk = 1; chunk <= 80; ++chunk) {
+    pgn_scanner plain(dir / "split.pgn", chunk);
+    const scan_log got = drain(plain, text.size() + 2);
+    BOOST_TEST((got.events == expected.events), "chunk " << chunk);
+  }
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(a_game_longer_than_the_limit_is_an_error_not_a_buffer_of_the_whole_file) {
+  // An unclosed comment in a file that goes on: without the limit the scanner would buffer the
+  // rest of the file (and, before, scan it again for every chunk read).
+  std::string text = "[Event \"a\"]\n\n1. e4 { no end";
+  text.append(5000, 'x');
+  text += "\n\n[Event \"b\"]\n\n1. d4 *\n";
+  const fs::path dir = temp_dir();
+  write_file_atomic(dir / "long.pgn", text);
+  pgn_scanner mem(text, "long.pgn");
+  mem.set_max_game_bytes(1000);
+  BOOST_TEST(mem.max_game_bytes() == 1000U);
+  const scan_log expected = drain(mem, text.size() + 2);
+  BOOST_TEST_REQUIRE(expected.events.size() == 2U);
+  BOOST_TEST(expected.events[0].starts_with("error long.pgn:3:7: comment '{' is not closed within the game limit of 1000 bytes"),
+             expected.events[0]);
+  BOOST_TEST(expected.events[1] == "game@5 [Event=b] d4 | *");
+  for (std::size_t chunk : {std::size_t{3}, std::size_t{999}, std::size_t{1000}, std::size_t{1} << 20}) {
+    pgn_scanner plain(dir / "long.pgn", chunk);
+    plain.set_max_game_bytes(1000);
+    BOOST_TEST((drain(plain, text.size() + 2).events == expected.events), "chunk " << chunk);
+  }
+  // Within the limit (the default is 16 MiB) the same game is simply a game with a long comment.
+  pgn_scanner ok(text + "}", "long.pgn");
+  BOOST_TEST(drain(ok, text.size() + 3).errors == 0U);
+  BOOST_CHECK_THROW(mem.set_max_game_bytes(0), config_error);
+  BOOST_CHECK_THROW(pgn_scanner(dir / "long.pgn", 0), config_error);
   fs::remove_all(dir);
 }
