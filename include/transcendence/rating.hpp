@@ -7,3 +7,4 @@
 #include "transcendence/rating/concepts.hpp"
 #include "transcendence/rating/elo.hpp"
 #include "transcendence/rating/glicko2.hpp"
+#include "transcendence/rating/reward_mean.hpp"

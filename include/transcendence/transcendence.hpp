@@ -10,6 +10,7 @@
 #include "transcendence/backend.hpp"
 #include "transcendence/core.hpp"
 #include "transcendence/dataset.hpp"
+#include "transcendence/experiment.hpp"
 #include "transcendence/expert.hpp"
 #include "transcendence/game.hpp"
 #include "transcendence/model.hpp"

@@ -24,7 +24,16 @@ struct my_game {
 #ifndef BREAK_action_text
   std::string action_text(const state_type&, const action_type& a) const { return std::to_string(a); }
 #endif
+  // What the generic arena needs on top (playable_game_domain).
+#ifndef BREAK_initial_state
+  state_type initial_state(transcendence::rng&) const { return 0; }
+#endif
+#ifndef BREAK_seats
+  int seats() const { return 1; }
+#endif
 };
 
 static_assert(transcendence::game_domain<my_game>,
               "my_game does not model transcendence::game_domain (see docs/contracts/game_domain.md)");
+static_assert(transcendence::playable_game_domain<my_game>,
+              "my_game does not model transcendence::playable_game_domain (see docs/contracts/game_domain.md)");

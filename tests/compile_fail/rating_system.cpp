@@ -8,6 +8,9 @@ struct my_ratings {
 #ifndef BREAK_add_player
   transcendence::player_id add_player(std::string_view) { return 0; }
 #endif
+#ifndef BREAK_add_anchor
+  transcendence::player_id add_anchor(std::string_view, double) { return 0; }
+#endif
 #ifndef BREAK_record
   void record(const transcendence::game_result&) {}
 #endif

@@ -25,3 +25,14 @@ BOOST_AUTO_TEST_CASE(archetype_follows_the_contract) {
   BOOST_CHECK_THROW(r.record({a, 7, 1.0}), transcendence::config_error);
   BOOST_CHECK_THROW(r.record({a, b, 1.5}), transcendence::config_error);
 }
+
+BOOST_AUTO_TEST_CASE(archetype_anchors_keep_their_rating) {
+  transcendence::rating_system_archetype r;
+  const auto a = r.add_anchor("reference", 1350.0);
+  const auto b = r.add_player("challenger");
+  for (int i = 0; i < 10; ++i) r.record({b, a, 1.0});
+  r.update();
+  BOOST_TEST(r.rating(a).rating == 1350.0);
+  BOOST_TEST(r.rating(a).lower == 1350.0);
+  BOOST_TEST(r.rating(b).rating > 1500.0);
+}

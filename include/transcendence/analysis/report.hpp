@@ -235,16 +235,18 @@ inline std::string table1_csv(const std::vector<dataset_result>& datasets) {
 /// and the second protocol's curve (dash-dot, no band) where there is one.
 /// @param directory where `rating_vs_temperature.dat`, `.gp` go (the script writes `.png` there).
 /// @param datasets the results.
+/// @param scale what the ratings are (the y axis label).
 /// @return the path of the script (run it with `gnuplot`).
 /// @throws io_error when a file cannot be written.
 inline std::filesystem::path write_rating_plot(const std::filesystem::path& directory,
-                                               const std::vector<dataset_result>& datasets) {
+                                               const std::vector<dataset_result>& datasets,
+                                               const std::string& scale = "Elo (pool fit, 95% bootstrap interval)") {
   std::string data;
   char buf[256];
   for (const auto& d : datasets) {
     data += "# " + d.name + "\n";
     for (const auto& t : d.temperatures) {
-      std::snprintf(buf, sizeof buf, "%g %.3f %.3f %.3f\n", t.tau, t.rating.rating, t.rating.lower, t.rating.upper);
+      std::snprintf(buf, sizeof buf, "%g %.6g %.6g %.6g\n", t.tau, t.rating.rating, t.rating.lower, t.rating.upper);
       data += buf;
     }
     data += "\n\n";
@@ -253,7 +255,7 @@ inline std::filesystem::path write_rating_plot(const std::filesystem::path& dire
   for (const auto& d : datasets) {
     data += "# " + d.name + " " + d.secondary_label + "\n";
     for (const auto& t : d.secondary) {
-      std::snprintf(buf, sizeof buf, "%g %.3f %.3f %.3f\n", t.tau, t.rating.rating, t.rating.lower, t.rating.upper);
+      std::snprintf(buf, sizeof buf, "%g %.6g %.6g %.6g\n", t.tau, t.rating.rating, t.rating.lower, t.rating.upper);
       data += buf;
     }
     if (d.secondary.empty()) data += "# none\n";
@@ -266,7 +268,7 @@ inline std::filesystem::path write_rating_plot(const std::filesystem::path& dire
   gp += "set terminal pngcairo size 1000,650 enhanced font 'DejaVu Sans,11'\n";
   gp += "set output '" + (directory / "rating_vs_temperature.png").string() + "'\n";
   gp += "set logscale x\nset xrange [0.0007:2]\nset xlabel 'sampling temperature {/Symbol t}'\n";
-  gp += "set ylabel 'Elo (pool fit, 95% bootstrap interval)'\nset key outside right top\nset grid\n";
+  gp += "set ylabel '" + scale + "'\nset key outside right top\nset grid\n";
   gp += "set title 'Rating vs temperature: dashed = cap (best expert), dotted = oracle (mixture argmax)'\n";
   std::string plot = "plot ";
   for (std::size_t i = 0; i < datasets.size(); ++i) {
@@ -278,7 +280,7 @@ inline std::filesystem::path write_rating_plot(const std::filesystem::path& dire
     std::snprintf(buf, sizeof buf, "'' index %zu using 1:2 with linespoints lw 2 pt 7 lc rgb '%s' title '%s', ", i, c,
                   d.name.c_str());
     plot += buf;
-    std::snprintf(buf, sizeof buf, "%.3f with lines dt 2 lw 1.5 lc rgb '%s' title '%s cap %.0f', ", d.cap.rating, c,
+    std::snprintf(buf, sizeof buf, "%.6g with lines dt 2 lw 1.5 lc rgb '%s' title '%s cap %.4g', ", d.cap.rating, c,
                   d.name.c_str(), d.cap.rating);
     plot += buf;
     if (!d.secondary.empty()) {
@@ -287,7 +289,7 @@ inline std::filesystem::path write_rating_plot(const std::filesystem::path& dire
       plot += buf;
     }
     if (d.oracle) {
-      std::snprintf(buf, sizeof buf, "%.3f with lines dt 3 lw 1.5 lc rgb '%s' title '%s oracle %.0f', ", d.oracle->rating,
+      std::snprintf(buf, sizeof buf, "%.6g with lines dt 3 lw 1.5 lc rgb '%s' title '%s oracle %.4g', ", d.oracle->rating,
                     c, d.name.c_str(), d.oracle->rating);
       plot += buf;
     }

@@ -86,4 +86,10 @@ class engine_error : public error {
   using error::error;
 };
 
+/// @brief The user interrupted a long stage (SIGINT); its work so far is saved and resumable.
+class interrupted_error : public error {
+ public:
+  using error::error;
+};
+
 }  // namespace transcendence

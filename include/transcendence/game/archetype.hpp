@@ -37,6 +37,16 @@ struct game_domain_archetype {
   /// @brief The state before any action.
   /// @return a fresh state.
   [[nodiscard]] state_type initial_state() const { return {}; }
+  /// @brief The first state, as the generic arena asks for it (no randomness here).
+  /// @param gen unused.
+  /// @return an unanswered state.
+  [[nodiscard]] state_type initial_state(rng& gen) const {
+    (void)gen;
+    return {};
+  }
+  /// @brief One agent.
+  /// @return 1.
+  [[nodiscard]] static constexpr int seats() noexcept { return 1; }
   /// @brief Both answers while the game goes on, none afterwards.
   /// @param s the state.
   /// @param out receives the legal actions.
@@ -84,6 +94,6 @@ struct game_domain_archetype {
   }
 };
 
-static_assert(rewarded_game_domain<game_domain_archetype>);
+static_assert(rewarded_game_domain<game_domain_archetype> && playable_game_domain<game_domain_archetype>);
 
 }  // namespace transcendence

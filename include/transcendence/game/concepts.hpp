@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "transcendence/core/random.hpp"
+
 namespace transcendence {
 
 /// @brief A game (or a one-shot prediction task) that players or experts act in.
@@ -51,6 +53,26 @@ template <class G>
 concept rewarded_game_domain = game_domain<G> && requires(const G& g, const typename G::state_type& s,
                                                           const typename G::action_type& a) {
   { g.reward(s, a) } -> std::convertible_to<double>;
+};
+
+/// @brief A game domain that the generic arena can play from the start: it knows its first state
+/// and how many seats it has.
+///
+/// Adds to `game_domain`:
+/// - `g.initial_state(gen)` → `state_type`: the state an episode starts in, drawing any randomness
+///   from `rng& gen` (chess and tic-tac-toe ignore it; a prediction task draws its input x).
+/// - `g.seats()` → int: 1 for a single-agent task (the result is a reward) or 2 for a two-player
+///   game (the result is seat 0's score in [0, 1]).
+/// - actions are `std::equality_comparable`, so that the arena can check an answer against the
+///   legal actions.
+///
+/// This is what `transcendence::play_episode`, `transcendence::run_episodes` and the
+/// `transcendence::experiment` pipeline consume.
+template <class G>
+concept playable_game_domain = game_domain<G> && requires(const G& g, rng& gen) {
+  { g.initial_state(gen) } -> std::same_as<typename G::state_type>;
+  { g.seats() } -> std::convertible_to<int>;
+  requires std::equality_comparable<typename G::action_type>;
 };
 
 }  // namespace transcendence

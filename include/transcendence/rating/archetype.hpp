@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,7 +36,17 @@ class rating_system_archetype {
     m_names.emplace_back(name);
     m_pending.push_back({});
     m_settled.push_back({});
+    m_anchor.push_back(std::nullopt);
     return m_names.size() - 1;
+  }
+  /// @brief Registers a player with a fixed rating.
+  /// @param name display name.
+  /// @param rating its rating, whatever its games.
+  /// @return the new id.
+  player_id add_anchor(std::string_view name, double rating) {
+    const player_id p = add_player(name);
+    m_anchor[p] = rating;
+    return p;
   }
   /// @brief Records a game.
   /// @param result the game.
@@ -54,6 +65,7 @@ class rating_system_archetype {
   /// @param p the player.
   /// @return rating and 95% interval (±∞-like 1500 ± 1000 before any game).
   [[nodiscard]] rating_estimate rating(player_id p) const {
+    if (m_anchor.at(p)) return {*m_anchor[p], *m_anchor[p], *m_anchor[p]};
     const tally& t = m_settled.at(p);
     if (t.games == 0) return {1500.0, 500.0, 2500.0};
     auto elo = [](double s) {
@@ -85,6 +97,7 @@ class rating_system_archetype {
   std::vector<std::string> m_names;
   std::vector<tally> m_pending;
   std::vector<tally> m_settled;
+  std::vector<std::optional<double>> m_anchor;
 };
 
 static_assert(rating_system<rating_system_archetype>);

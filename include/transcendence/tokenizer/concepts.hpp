@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "transcendence/core/types.hpp"
+#include "transcendence/game/concepts.hpp"
+#include "transcendence/model/batch.hpp"
 
 namespace transcendence {
 
@@ -67,5 +69,92 @@ concept featured_tokenizer = tokenizer<T> && requires(const T& t, const typename
   { t.max_features() } -> std::convertible_to<std::size_t>;
   { t.encode_features(input, ids, offsets) } -> std::same_as<void>;
 };
+
+/// @brief A tokenizer *for* a game domain: how an episode becomes the token sequence a model
+/// reads.
+///
+/// Syntactic requirements (`G` a `playable_game_domain`):
+/// - `t.name()` → `std::string_view`: a stable identifier written into token shards.
+/// - `t.vocab_size()` → `std::size_t`: every token is in [0, vocab_size).
+/// - `t.encode_start(g, s, out)`: appends to `std::vector<token_id>& out` the tokens that open an
+///   episode starting in state `s` (chess: a BOS token; a prediction task: the input x). Packed
+///   episodes are separated by these tokens.
+/// - the tokens of an action played in state `s`: either one token, `t.action_token(g, s, a)` →
+///   `token_id` (then also `t.action_of(g, s, token)` → `std::optional<action_type>`, the legal action
+///   a token names, see `single_token_game_tokenizer`), or several, `t.encode_action(g, s, a, out)`
+///   (e.g. a move written as text, character by character, as the paper's transcripts are).
+///
+/// Semantic contract: the tokens of an episode determine its states (a model sees the game only
+/// through them); encoding is deterministic.
+template <class T, class G>
+concept game_tokenizer =
+    playable_game_domain<G> &&
+    requires(const T& t, const G& g, const typename G::state_type& s, const typename G::action_type& a,
+             std::vector<token_id>& out) {
+      { t.name() } -> std::convertible_to<std::string_view>;
+      { t.vocab_size() } -> std::convertible_to<std::size_t>;
+      { t.encode_start(g, s, out) } -> std::same_as<void>;
+      requires(requires { { t.action_token(g, s, a) } -> std::convertible_to<token_id>; } ||
+               requires { { t.encode_action(g, s, a, out) } -> std::same_as<void>; });
+    };
+
+/// @brief A game tokenizer with one token per action, which a sampled token maps back to: what the
+/// generic `model_player` plays with (and what legal-action masking and candidate heads need).
+///
+/// Adds `t.action_token(g, s, a)` → `token_id` and `t.action_of(g, s, token)` →
+/// `std::optional<action_type>` (nothing for a special token or an action that is not legal in
+/// `s`). Contract: `action_of(g, s, action_token(g, s, a)) == a` for every legal `a`; distinct legal
+/// actions of one state have distinct tokens.
+template <class T, class G>
+concept single_token_game_tokenizer =
+    game_tokenizer<T, G> && requires(const T& t, const G& g, const typename G::state_type& s,
+                                     const typename G::action_type& a, token_id tok) {
+      { t.action_token(g, s, a) } -> std::convertible_to<token_id>;
+      { t.action_of(g, s, tok) } -> std::same_as<std::optional<typename G::action_type>>;
+    };
+
+/// @brief Appends the tokens of an action, whichever way the tokenizer writes actions.
+/// @tparam T the tokenizer.
+/// @tparam G the game domain.
+/// @param t the tokenizer.
+/// @param g the domain.
+/// @param s the state the action is played in.
+/// @param a the action.
+/// @param out receives the tokens.
+template <class G, game_tokenizer<G> T>
+void append_action_tokens(const T& t, const G& g, const typename G::state_type& s, const typename G::action_type& a,
+                          std::vector<token_id>& out) {
+  if constexpr (requires { t.encode_action(g, s, a, out); }) t.encode_action(g, s, a, out);
+  else out.push_back(t.action_token(g, s, a));
+}
+
+/// @brief A game tokenizer that gives every position sparse feature ids, recomputed from the tokens.
+///
+/// Adds `t.feature_vocab_size()`, `t.max_features()` and
+/// `t.append_window_features(tokens, first, count, ids, offsets)` with the contract of
+/// `transcendence::feature_provider`: for each of `tokens[first, first + count)` it appends that
+/// position's feature ids to `ids` and then `ids.size()` to `offsets` (chess: the board before the
+/// move, replayed from the tokens; a tokenizer may need to look back to the episode's start).
+template <class T, class G>
+concept featured_game_tokenizer =
+    single_token_game_tokenizer<T, G> && requires(const T& t, std::span<const token_id> tokens, std::size_t n,
+                                     std::vector<feature_id>& ids, std::vector<std::uint64_t>& offsets) {
+      { t.feature_vocab_size() } -> std::convertible_to<std::size_t>;
+      { t.max_features() } -> std::convertible_to<std::size_t>;
+      { t.append_window_features(tokens, n, n, ids, offsets) } -> std::same_as<void>;
+    };
+
+/// @brief A game tokenizer that lists, for every position, the candidate next tokens with their own
+/// feature ids, for a model with a candidate head (chess: each legal move and its facts).
+///
+/// Adds `t.candidate_vocab_size()` and `t.append_window_candidates(tokens, first, count, out)` with
+/// the contract of `transcendence::candidate_provider`.
+template <class T, class G>
+concept candidate_game_tokenizer =
+    single_token_game_tokenizer<T, G> &&
+    requires(const T& t, std::span<const token_id> tokens, std::size_t n, candidate_lists& out) {
+      { t.candidate_vocab_size() } -> std::convertible_to<std::size_t>;
+      { t.append_window_candidates(tokens, n, n, out) } -> std::same_as<void>;
+    };
 
 }  // namespace transcendence

@@ -70,6 +70,16 @@ class chess_domain {
   /// @brief The standard starting position.
   /// @return a fresh state.
   [[nodiscard]] state_type initial_state() const { return state_type{position::start(), {}, 0}; }
+  /// @brief The standard start, as the generic arena asks for it (chess needs no randomness).
+  /// @param gen unused.
+  /// @return the start position.
+  [[nodiscard]] state_type initial_state(rng& gen) const {
+    (void)gen;
+    return initial_state();
+  }
+  /// @brief Two players: White is seat 0.
+  /// @return 2.
+  [[nodiscard]] static constexpr int seats() noexcept { return 2; }
   /// @brief A state from a FEN (no earlier history).
   /// @param fen the FEN.
   /// @return the state.
@@ -143,6 +153,6 @@ class chess_domain {
   chess_rules m_rules;
 };
 
-static_assert(game_domain<chess_domain>, "chess_domain must model game_domain (see game/concepts.hpp)");
+static_assert(playable_game_domain<chess_domain>, "chess_domain must model playable_game_domain (see game/concepts.hpp)");
 
 }  // namespace transcendence

@@ -116,6 +116,14 @@ class toy_domain {
     return state_type{last, -1};
   }
 
+  /// @brief The first state of an episode, as the generic arena asks for it: x ~ p_test.
+  /// @param gen the random generator.
+  /// @return an unanswered state (see @ref sample_state).
+  [[nodiscard]] state_type initial_state(rng& gen) const { return sample_state(gen); }
+  /// @brief One agent: the result is its reward.
+  /// @return 1.
+  [[nodiscard]] static constexpr int seats() noexcept { return 1; }
+
   /// @brief Every output while unanswered, nothing afterwards.
   /// @param s the state.
   /// @param out receives the legal actions, in increasing order.
@@ -169,6 +177,6 @@ class toy_domain {
   std::string m_name;
 };
 
-static_assert(rewarded_game_domain<toy_domain>);
+static_assert(rewarded_game_domain<toy_domain> && playable_game_domain<toy_domain>);
 
 }  // namespace transcendence

@@ -1,0 +1,497 @@
+/// @file
+/// @brief The generic arena: players of any `playable_game_domain`, one episode with adjudication,
+/// and schedules of episodes played in parallel with reproducible seeds.
+///
+/// Chess, the toy theory and the tutorial game all play here. A two-seat episode is a game whose
+/// result is seat 0's score; a one-seat episode is a task whose result is the reward.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "transcendence/core/error.hpp"
+#include "transcendence/core/progress.hpp"
+#include "transcendence/core/random.hpp"
+#include "transcendence/core/types.hpp"
+#include "transcendence/game/concepts.hpp"
+#include "transcendence/rating/concepts.hpp"
+
+namespace transcendence {
+
+/// @brief What a player sees when it is asked to act.
+/// @tparam G the game domain.
+template <playable_game_domain G>
+struct episode_view {
+  const G& domain;                                    ///< The rules.
+  const typename G::state_type& start;                ///< The state the episode started in.
+  const typename G::state_type& state;                ///< The current state.
+  std::span<const typename G::action_type> actions;   ///< Actions played since @ref start, oldest first.
+  std::span<const typename G::action_type> legal;     ///< The legal actions now (never empty).
+  int seat = 0;                                       ///< The asked player's seat.
+  std::size_t episode_index = 0;                      ///< Index of the episode in its schedule.
+};
+
+/// @brief What a player is told when an episode starts.
+struct episode_start {
+  int seat = 0;                 ///< Its seat (0 or 1).
+  std::size_t episode_index = 0;  ///< Index of the episode in its schedule.
+  std::uint64_t seed = 0;       ///< Seed of every random choice of this player in this episode.
+};
+
+/// @brief A player's answer: a legal action, or nothing (the player forfeits the episode).
+/// @tparam G the game domain.
+template <playable_game_domain G>
+struct action_choice {
+  std::optional<typename G::action_type> action;  ///< The action; empty: no legal action found.
+  std::size_t illegal_attempts = 0;              ///< Rejected tries before this answer (counted, not punished).
+  std::string note;                              ///< Why there is no action (for the record).
+
+  /// @brief An action.
+  /// @param a the action (the arena checks that it is legal).
+  /// @param attempts rejected tries before it.
+  /// @return the choice.
+  static action_choice of(typename G::action_type a, std::size_t attempts = 0) { return {std::move(a), attempts, {}}; }
+  /// @brief No legal action: the episode is lost by this player.
+  /// @param why what went wrong (e.g. the last illegal sample).
+  /// @param attempts rejected tries.
+  /// @return the choice.
+  static action_choice forfeit(std::string why, std::size_t attempts = 0) { return {std::nullopt, attempts, std::move(why)}; }
+};
+
+/// @brief The interface of every player of the generic arena (experts, oracles, models, engines).
+///
+/// A player object serves one episode at a time (each worker thread makes its own instances through
+/// a @ref participant's factory), so implementations need no locking.
+/// @tparam G the game domain.
+/// @code
+/// struct first_legal : transcendence::basic_player<my_game> {
+///   std::string name() const override { return "first-legal"; }
+///   transcendence::action_choice<my_game> choose(const transcendence::episode_view<my_game>& v) override {
+///     return transcendence::action_choice<my_game>::of(v.legal.front());
+///   }
+/// };
+/// @endcode
+template <playable_game_domain G>
+class basic_player {
+ public:
+  /// @brief Virtual destructor of an interface.
+  virtual ~basic_player() = default;
+  /// @brief Its name in records and ratings.
+  /// @return the name.
+  [[nodiscard]] virtual std::string name() const = 0;
+  /// @brief Called once before each episode.
+  /// @param start seat, index and seed.
+  virtual void new_episode(const episode_start& start) { (void)start; }
+  /// @brief Asked for an action while the episode goes on.
+  /// @param view the episode so far.
+  /// @return the answer; an exception counts as a failure of this player (it loses the episode).
+  virtual action_choice<G> choose(const episode_view<G>& view) = 0;
+};
+
+/// @brief A schedule participant: a name and how to make an instance (one per worker thread).
+/// @tparam G the game domain.
+template <playable_game_domain G>
+struct participant {
+  std::string name;                                          ///< Name in records and ratings.
+  std::function<std::unique_ptr<basic_player<G>>()> make;   ///< Makes one instance.
+};
+
+/// @brief A player that draws uniformly among the legal actions (the bottom of every ladder).
+/// @tparam G the game domain.
+/// @code
+/// auto rnd = transcendence::uniform_player<my_game>::spec();
+/// @endcode
+template <playable_game_domain G>
+class uniform_player : public basic_player<G> {
+ public:
+  /// @brief A uniform player.
+  /// @param name its name.
+  explicit uniform_player(std::string name = "random") : m_name(std::move(name)) {}
+  /// @brief Its name.
+  /// @return the name.
+  [[nodiscard]] std::string name() const override { return m_name; }
+  /// @brief Reseeds from the episode's seed.
+  /// @param start the episode's start information.
+  void new_episode(const episode_start& start) override { m_rng.reseed(start.seed); }
+  /// @brief A uniformly random legal action.
+  /// @param view the episode so far.
+  /// @return the action.
+  action_choice<G> choose(const episode_view<G>& view) override {
+    return action_choice<G>::of(view.legal[static_cast<std::size_t>(m_rng.below(view.legal.size()))]);
+  }
+  /// @brief A participant.
+  /// @param name its name.
+  /// @return the participant.
+  static participant<G> spec(std::string name = "random") {
+    return {name, [name] { return std::make_unique<uniform_player<G>>(name); }};
+  }
+
+ private:
+  std::string m_name;
+  rng m_rng;
+};
+
+/// @brief Why an episode ended.
+enum class episode_end : std::uint8_t {
+  rules,        ///< The domain gave a result.
+  action_limit, ///< The episode reached the maximum length (adjudicated with the limit score).
+  forfeit,      ///< A player gave no legal action: it loses.
+  failure,      ///< A player threw: it loses.
+};
+
+/// @brief Text for an episode ending.
+/// @param e the ending.
+/// @return e.g. "forfeit".
+inline const char* episode_end_name(episode_end e) noexcept {
+  switch (e) {
+    case episode_end::rules: return "rules";
+    case episode_end::action_limit: return "action limit";
+    case episode_end::forfeit: return "forfeit";
+    case episode_end::failure: return "failure";
+  }
+  return "unknown";
+}
+
+/// @brief Everything about one finished episode.
+/// @tparam G the game domain.
+template <playable_game_domain G>
+struct episode_record {
+  std::size_t episode_index = 0;                   ///< Index in its schedule.
+  std::vector<std::size_t> seats;                  ///< Participant index of each seat.
+  typename G::state_type start{};                  ///< The first state.
+  std::vector<typename G::action_type> actions;    ///< Every action, opening included.
+  std::size_t opening_actions = 0;                 ///< How many came from the schedule's opening.
+  double result = 0.0;                             ///< Seat 0's score in [0, 1] (two seats) or the reward (one seat).
+  episode_end end = episode_end::rules;            ///< Why it ended.
+  int faulty_seat = -1;                            ///< The seat that forfeited or failed, else -1.
+  std::vector<std::size_t> illegal_attempts;       ///< Rejected tries reported per seat.
+  std::string detail;                              ///< Human-readable account of the ending.
+  double seconds = 0.0;                            ///< Wall time.
+
+  /// @brief The score of a seat: the result for seat 0 (or a one-seat reward), 1 − result for seat 1.
+  /// @param seat the seat.
+  /// @return the score.
+  [[nodiscard]] double score_of(std::size_t seat) const noexcept {
+    return seats.size() == 1 || seat == 0 ? result : 1.0 - result;
+  }
+  /// @brief The seat a participant held, if it played.
+  /// @param p participant index.
+  /// @return the seat, or nothing.
+  [[nodiscard]] std::optional<std::size_t> seat_of(std::size_t p) const noexcept {
+    for (std::size_t s = 0; s < seats.size(); ++s)
+      if (seats[s] == p) return s;
+    return std::nullopt;
+  }
+};
+
+/// @brief A start for episodes: a state (empty: the domain's initial state) and actions played
+/// from it before the players are asked.
+/// @tparam G the game domain.
+template <playable_game_domain G>
+struct episode_opening {
+  std::optional<typename G::state_type> start;    ///< The first state, or the domain's.
+  std::vector<typename G::action_type> actions;   ///< Forced first actions (each must be legal).
+};
+
+/// @brief Settings of one episode.
+/// @tparam G the game domain.
+template <playable_game_domain G>
+struct episode_settings {
+  std::size_t episode_index = 0;       ///< Index given to the players and stored in the record.
+  std::uint64_t seed = 0;              ///< The start state's and the players' seeds are drawn from it.
+  std::size_t max_actions = 0;         ///< Adjudicate after this many actions (0: no limit).
+  double limit_score = 0.5;            ///< The result at the limit (seat 0's score, or the reward).
+  double forfeit_reward = 0.0;         ///< A one-seat task's reward when its player forfeits or fails.
+  std::vector<std::size_t> seats;      ///< Participant index per seat (kept in the record; empty or one per seat).
+  episode_opening<G> opening{};        ///< Where the episode starts.
+};
+
+/// @brief Plays one episode to its end.
+///
+/// The episode ends when the domain gives a result, at @ref transcendence::episode_settings::max_actions, or by a
+/// player's fault, charged to the seat that committed it: no action (a forfeit) or an exception
+/// (a failure). In a two-seat game the faulty seat scores 0; in a one-seat task it gets
+/// @ref transcendence::episode_settings::forfeit_reward (a task has no opponent to award the point to).
+/// @tparam G the game domain.
+/// @param domain the rules.
+/// @param players one player per seat (`domain.seats()` of them).
+/// @param settings index, seed, limit, opening.
+/// @return the record.
+/// @throws config_error on a wrong number of players or seats, or an illegal opening action.
+template <playable_game_domain G>
+episode_record<G> play_episode(const G& domain, std::span<basic_player<G>* const> players, const episode_settings<G>& settings) {
+  using state_type = typename G::state_type;
+  using action_type = typename G::action_type;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto seats = static_cast<std::size_t>(domain.seats());
+  if (players.size() != seats)
+    throw config_error("play_episode: " + std::to_string(players.size()) + " players for a domain with " +
+                       std::to_string(seats) + " seats");
+  if (!settings.seats.empty() && settings.seats.size() != seats)
+    throw config_error("play_episode: " + std::to_string(settings.seats.size()) + " seat indices for " + std::to_string(seats) +
+                       " seats");
+  episode_record<G> r;
+  r.episode_index = settings.episode_index;
+  r.seats = settings.seats.empty() ? std::vector<std::size_t>(seats, 0) : settings.seats;
+  r.illegal_attempts.assign(seats, 0);
+  const rng seeds(settings.seed);
+  rng start_gen = seeds.fork(1000);
+  r.start = settings.opening.start ? *settings.opening.start : domain.initial_state(start_gen);
+  state_type state = r.start;
+  std::vector<action_type> legal;
+  for (const action_type& a : settings.opening.actions) {
+    domain.legal_actions(state, legal);
+    if (std::find(legal.begin(), legal.end(), a) == legal.end())
+      throw config_error("play_episode: opening action '" + domain.action_text(state, a) + "' is not legal");
+    r.actions.push_back(a);
+    state = domain.apply(state, a);
+  }
+  r.opening_actions = r.actions.size();
+  for (std::size_t s = 0; s < seats; ++s)
+    players[s]->new_episode({static_cast<int>(s), settings.episode_index, seeds.fork(s)()});
+
+  auto lose = [&](std::size_t seat, episode_end why, std::string what) {
+    r.end = why;
+    r.faulty_seat = static_cast<int>(seat);
+    r.result = seats == 1 ? settings.forfeit_reward : (seat == 0 ? 0.0 : 1.0);
+    r.detail = players[seat]->name() + " " + what;
+  };
+  while (true) {
+    if (const std::optional<double> result = domain.result(state)) {
+      r.end = episode_end::rules;
+      r.result = *result;
+      break;
+    }
+    if (settings.max_actions > 0 && r.actions.size() >= settings.max_actions) {
+      r.end = episode_end::action_limit;
+      r.result = settings.limit_score;
+      r.detail = "action limit";
+      break;
+    }
+    domain.legal_actions(state, legal);
+    if (legal.empty()) throw config_error("play_episode: a state without a result has no legal action (domain contract)");
+    const auto seat = static_cast<std::size_t>(domain.to_move(state));
+    if (seat >= seats) throw config_error("play_episode: to_move gave seat " + std::to_string(seat));
+    const episode_view<G> view{domain, r.start, state, r.actions, legal, static_cast<int>(seat), settings.episode_index};
+    action_choice<G> choice;
+    try {
+      choice = players[seat]->choose(view);
+    } catch (const std::exception& e) {
+      lose(seat, episode_end::failure, std::string("failed: ") + e.what());
+      break;
+    } catch (...) {
+      lose(seat, episode_end::failure, "failed with an unknown exception");
+      break;
+    }
+    r.illegal_attempts[seat] += choice.illegal_attempts;
+    if (!choice.action || std::find(legal.begin(), legal.end(), *choice.action) == legal.end()) {
+      lose(seat, episode_end::forfeit, "forfeits" + (choice.note.empty() ? std::string() : " (" + choice.note + ")"));
+      break;
+    }
+    r.actions.push_back(*choice.action);
+    state = domain.apply(state, *choice.action);
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+/// @brief Episodes of a fixture: who plays, how many times (seats alternate in two-seat games).
+struct fixture {
+  std::size_t first = 0;   ///< Seat 0 in the even-numbered episodes (the only seat of a one-seat task).
+  std::size_t second = 0;  ///< Seat 0 in the odd-numbered episodes (equal to @ref first for a one-seat task).
+  std::size_t episodes = 2;  ///< Number of episodes.
+};
+
+/// @brief Settings of a schedule of episodes.
+/// @tparam G the game domain.
+template <playable_game_domain G>
+struct arena_config {
+  std::size_t threads = 0;              ///< Episodes at once; 0: one per hardware thread.
+  std::uint64_t seed = 0;               ///< Episode i gets the seed `rng(seed).fork(i)`.
+  std::size_t max_actions = 0;          ///< Adjudication length (0: none).
+  double limit_score = 0.5;             ///< Result at the limit.
+  double forfeit_reward = 0.0;          ///< A one-seat task's reward for a forfeit or a failure.
+  /// Openings: episode g of a fixture starts from opening (g / seats) mod count, so that in a
+  /// two-seat game each opening is played once from each side. Empty: the domain's initial state.
+  std::vector<episode_opening<G>> openings;
+  bool progress = true;                 ///< Show a progress bar with ETA.
+  std::string label = "episodes";       ///< Label of the progress bar.
+  std::function<void(const episode_record<G>&)> on_episode;  ///< Called after each episode, one at a time.
+};
+
+/// @brief Plays a schedule: episodes in parallel, each worker with its own player instances.
+///
+/// Episode i of the expanded schedule gets the seed `rng(seed).fork(i)`, so results do not depend
+/// on the thread count (for players whose only randomness is their seed). A player's fault loses
+/// its episode; any other error stops the schedule and is rethrown.
+/// @tparam G the game domain.
+/// @param domain the rules (shared, const).
+/// @param players the participants.
+/// @param schedule the fixtures (indices into @p players).
+/// @param config threads, seed, limit, openings, progress.
+/// @return every episode, in schedule order.
+/// @throws config_error on a fixture naming unknown players (or two for a one-seat task, or the same one
+/// twice for a two-seat game).
+/// @code
+/// std::vector<transcendence::participant<my_game>> players{transcendence::uniform_player<my_game>::spec("a"),
+///                                                          transcendence::uniform_player<my_game>::spec("b")};
+/// auto games = transcendence::run_episodes(my_game{}, players, {{0, 1, 10}}, {});
+/// @endcode
+template <playable_game_domain G>
+std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<participant<G>>& players,
+                                            const std::vector<fixture>& schedule, const arena_config<G>& config) {
+  const auto seats = static_cast<std::size_t>(domain.seats());
+  if (seats != 1 && seats != 2) throw config_error("run_episodes: domains with 1 or 2 seats are supported");
+  struct planned {
+    std::vector<std::size_t> seats;
+    std::size_t opening;
+  };
+  std::vector<planned> plan;
+  for (const fixture& f : schedule) {
+    const bool bad = f.first >= players.size() || f.second >= players.size() ||
+                     (seats == 1 ? f.first != f.second : f.first == f.second);
+    if (bad)
+      throw config_error("run_episodes: fixture (" + std::to_string(f.first) + ", " + std::to_string(f.second) +
+                         ") does not fit " + std::to_string(players.size()) + " players of a " + std::to_string(seats) +
+                         "-seat domain");
+    for (std::size_t g = 0; g < f.episodes; ++g) {
+      const std::size_t op = config.openings.empty() ? std::size_t(-1) : (g / seats) % config.openings.size();
+      if (seats == 1) plan.push_back({{f.first}, op});
+      else if (g % 2 == 0) plan.push_back({{f.first, f.second}, op});
+      else plan.push_back({{f.second, f.first}, op});
+    }
+  }
+  for (const participant<G>& p : players)
+    if (!p.make) throw config_error("run_episodes: participant '" + p.name + "' has no factory");
+
+  std::vector<episode_record<G>> out(plan.size());
+  std::size_t threads = config.threads ? config.threads : std::max(1U, std::thread::hardware_concurrency());
+  threads = std::max<std::size_t>(1, std::min(threads, plan.size()));
+  progress_bar bar(config.label, plan.size(), "episodes", config.progress);
+  std::mutex done_mutex;
+  std::exception_ptr first_error;
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  const rng base(config.seed);
+  auto worker = [&] {
+    std::vector<std::unique_ptr<basic_player<G>>> mine(players.size());
+    std::vector<basic_player<G>*> seated(seats);
+    try {
+      while (!stop.load()) {
+        const std::size_t i = next.fetch_add(1);
+        if (i >= plan.size()) break;
+        const planned& p = plan[i];
+        for (std::size_t s = 0; s < seats; ++s) {
+          const std::size_t who = p.seats[s];
+          if (!mine[who]) {
+            mine[who] = players[who].make();
+            if (!mine[who]) throw config_error("run_episodes: factory of '" + players[who].name + "' returned null");
+          }
+          seated[s] = mine[who].get();
+        }
+        episode_settings<G> s;
+        s.episode_index = i;
+        s.seed = base.fork(i)();
+        s.max_actions = config.max_actions;
+        s.limit_score = config.limit_score;
+        s.forfeit_reward = config.forfeit_reward;
+        s.seats = p.seats;
+        if (p.opening != std::size_t(-1)) s.opening = config.openings[p.opening];
+        episode_record<G> r = play_episode<G>(domain, std::span<basic_player<G>* const>(seated), s);
+        std::lock_guard lock(done_mutex);
+        if (config.on_episode) config.on_episode(r);
+        out[i] = std::move(r);
+        bar.advance(1);
+      }
+    } catch (...) {
+      std::lock_guard lock(done_mutex);
+      if (!first_error) first_error = std::current_exception();
+      stop.store(true);
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+  }
+  bar.finish();
+  if (first_error) std::rethrow_exception(first_error);
+  return out;
+}
+
+/// @brief A participant's totals over a set of episodes.
+struct episode_tally {
+  std::size_t episodes = 0;  ///< Episodes played.
+  double points = 0.0;       ///< Sum of its scores (rewards for a one-seat task).
+  std::size_t forfeits = 0;  ///< Episodes it lost by giving no legal action.
+  std::size_t failures = 0;  ///< Episodes it lost by an exception.
+  std::size_t actions = 0;   ///< Actions it chose (openings excluded).
+  std::size_t illegal_attempts = 0;  ///< Rejected tries it reported.
+
+  /// @brief Mean score.
+  /// @return points / episodes (0 without episodes).
+  [[nodiscard]] double score() const noexcept { return episodes ? points / static_cast<double>(episodes) : 0.0; }
+};
+
+/// @brief Totals of one participant.
+/// @tparam G the game domain.
+/// @param domain the rules (to know whose turn each action was).
+/// @param episodes the records.
+/// @param who participant index.
+/// @return its totals.
+template <playable_game_domain G>
+episode_tally tally_of(const G& domain, std::span<const episode_record<G>> episodes, std::size_t who) {
+  episode_tally t;
+  for (const episode_record<G>& r : episodes) {
+    const std::optional<std::size_t> seat = r.seat_of(who);
+    if (!seat) continue;
+    ++t.episodes;
+    t.points += r.score_of(*seat);
+    t.illegal_attempts += r.illegal_attempts[*seat];
+    if (r.faulty_seat == static_cast<int>(*seat)) {
+      if (r.end == episode_end::forfeit) ++t.forfeits;
+      if (r.end == episode_end::failure) ++t.failures;
+    }
+    if (r.seats.size() == 1) {
+      t.actions += r.actions.size() - r.opening_actions;
+    } else {
+      auto state = r.start;
+      for (std::size_t i = 0; i < r.actions.size(); ++i) {
+        if (i >= r.opening_actions && static_cast<std::size_t>(domain.to_move(state)) == *seat) ++t.actions;
+        state = domain.apply(state, r.actions[i]);
+      }
+    }
+  }
+  return t;
+}
+
+/// @brief Records episodes in a rating system: a two-seat game as `{seat 0, seat 1, score}`, a
+/// one-seat task as the solo result `{p, p, reward}` (see `reward_mean`).
+/// @tparam G the game domain.
+/// @tparam R a rating system.
+/// @param system the rating system (call `update()` afterwards).
+/// @param episodes the records.
+/// @param ids the rating id of each participant index.
+template <playable_game_domain G, rating_system R>
+void record_episodes(R& system, std::span<const episode_record<G>> episodes, std::span<const player_id> ids) {
+  for (const episode_record<G>& r : episodes) {
+    const player_id a = ids[r.seats.at(0)];
+    const player_id b = r.seats.size() > 1 ? ids[r.seats[1]] : a;
+    system.record({a, b, r.result});
+  }
+}
+
+}  // namespace transcendence
