@@ -6,3 +6,4 @@
 #include "transcendence/analysis/model_player.hpp"
 #include "transcendence/analysis/move_quality.hpp"
 #include "transcendence/analysis/report.hpp"
+#include "transcendence/analysis/table1.hpp"

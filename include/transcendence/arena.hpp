@@ -3,6 +3,7 @@
 /// interface models implement), single games with adjudication and PGN, and tournaments.
 #pragma once
 
+#include "transcendence/arena/bridge.hpp"
 #include "transcendence/arena/engine_player.hpp"
 #include "transcendence/arena/match.hpp"
 #include "transcendence/arena/player.hpp"

@@ -159,7 +159,7 @@ bool parse_number(std::string_view text, T& out) noexcept {
 
 /// @brief A UCI chess engine in a child process, spoken to over pipes.
 ///
-/// The process is a @ref subprocess: started without a shell (`posix_spawn`), with its standard
+/// The process is a `subprocess`: started without a shell (`posix_spawn`), with its standard
 /// input and output on close-on-exec pipes so that engines started by other threads never
 /// inherit them. Every read waits with `poll` and a deadline: an engine that does not answer in
 /// time (hung) is killed and the call throws @ref engine_error; the next call starts a fresh
@@ -220,6 +220,24 @@ class uci_engine {
     throw engine_error(
         "Stockfish not found: not on PATH and not at /usr/games/stockfish (install the 'stockfish' "
         "package, or set TRANSCENDENCE_STOCKFISH or uci_engine_config::executable)");
+  }
+
+  /// @brief Stockfish (see @ref find_stockfish) at one thread with a given hash, or nothing when it
+  /// cannot be found (with the reason in @p why).
+  /// @param hash_mb the hash table size.
+  /// @param why receives the reason when there is none (optional).
+  /// @return the configuration, or nothing.
+  static std::optional<uci_engine_config> stockfish_config(int hash_mb, std::string* why = nullptr) {
+    try {
+      uci_engine_config ec;
+      ec.executable = find_stockfish();
+      ec.threads = 1;
+      ec.hash_mb = hash_mb;
+      return ec;
+    } catch (const engine_error& e) {
+      if (why) *why = e.what();
+      return std::nullopt;
+    }
   }
 
   /// @brief Sets a UCI option now and after every restart.

@@ -20,6 +20,7 @@
 #include "transcendence/dataset/token_shard.hpp"
 #include "transcendence/game/chess/attacks.hpp"
 #include "transcendence/game/chess/bitboard.hpp"
+#include "transcendence/game/chess/domain.hpp"
 #include "transcendence/game/chess/fen.hpp"
 #include "transcendence/game/chess/san.hpp"
 #include "transcendence/tokenizer/chess_move.hpp"
@@ -375,6 +376,77 @@ ingest_stats build_pgn_dataset(std::span<const std::filesystem::path> files, con
   out.write(directory);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stats;
+}
+
+/// @brief What `ingest_capped_games` kept and dropped.
+struct capped_ingest {
+  std::size_t kept = 0;      ///< Games written.
+  std::size_t filtered = 0;  ///< Games dropped by the rating filter (over the cap, unrated, unfinished).
+  std::size_t invalid = 0;   ///< Games whose moves do not replay, or that do not start from the standard position.
+  std::size_t tokens = 0;    ///< Tokens written.
+  std::vector<move_game> sample;  ///< The first kept games (for diversity and analysis), at most the requested count.
+};
+
+/// @brief Streams Lichess PGN files (`.pgn` or `.pgn.zst`) into token shards for the generic
+/// experiment: games with both players rated at most @p cap (the paper's filter), replayed and
+/// written with a chess `game_tokenizer` (start tokens, then each move's tokens), split into
+/// `train.tshard` and `val.tshard` under @p directory.
+/// @tparam T a tokenizer for `chess_domain`.
+/// @param files the PGN files.
+/// @param cap the rating cap (positive).
+/// @param tok the tokenizer (its name is written into the shards).
+/// @param directory the shard folder (empty: nothing is written, the games are only counted and sampled).
+/// @param seed the train/validation split's seed.
+/// @param keep_sample how many kept games to return in `capped_ingest::sample`.
+/// @return what was kept and dropped.
+/// @throws config_error when no game passes, naming how many each filter dropped; parse_error,
+/// io_error from the scanner.
+/// @code
+/// auto st = transcendence::ingest_capped_games(files, 1000, transcendence::board_move_tokenizer(), "out/shards", 1);
+/// @endcode
+template <game_tokenizer<chess_domain> T>
+capped_ingest ingest_capped_games(std::span<const std::filesystem::path> files, int cap, const T& tok,
+                                  const std::filesystem::path& directory, std::uint64_t seed, std::size_t keep_sample = 20000) {
+  if (cap <= 0) throw config_error("ingest_capped_games: the cap must be positive, got " + std::to_string(cap));
+  const chess_domain domain;
+  shard_split_writer writer(tok.name(), tok.vocab_size(), 0, 0.05, seed);
+  capped_ingest out;
+  pgn_game_view g;
+  move_game game;
+  std::vector<token_id> doc;
+  for (const std::filesystem::path& f : files)
+    for (pgn_scanner scan(f); scan.next(g);) {
+      if (classify(g, {cap, true, true}) != filter_verdict::keep) {
+        ++out.filtered;
+        continue;
+      }
+      try {
+        replay_san(g.san, game, g.tag("FEN"));
+      } catch (const error&) {
+        ++out.invalid;
+        continue;
+      }
+      if (!(game.start == position::start())) {
+        ++out.invalid;
+        continue;
+      }
+      chess_state s = domain.initial_state();
+      doc.clear();
+      tok.encode_start(domain, s, doc);
+      for (move m : game.moves) {
+        append_action_tokens<chess_domain>(tok, domain, s, m, doc);
+        domain.apply_in_place(s, m);
+      }
+      writer.add_document(doc);
+      out.tokens += doc.size();
+      if (++out.kept <= keep_sample) out.sample.push_back(game);
+    }
+  if (out.kept == 0)
+    throw config_error("no game of the PGN file(s) passed the filter (" + std::to_string(out.filtered) +
+                       " over the cap " + std::to_string(cap) + ", unrated or unfinished; " + std::to_string(out.invalid) +
+                       " not replayable from the standard start)");
+  if (!directory.empty()) writer.write(directory);
+  return out;
 }
 
 }  // namespace transcendence

@@ -16,6 +16,7 @@
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/random.hpp"
 #include "transcendence/expert/evaluation.hpp"
+#include "transcendence/game/chess/domain.hpp"
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/position.hpp"
 
@@ -41,7 +42,7 @@ struct population_config {
   double shared_error = 0.0;           ///< Probability an expert's error on a position is the shared one.
   std::uint64_t seed = 1;              ///< Keys the blind-spot hashes (a different seed: different blind spots).
 
-  /// @brief The measured prototype of DESIGN.md: 16 experts, T 20→160 cp, 30% blind spots, σ 300.
+  /// @brief The measured prototype (@ref design_scale): 16 experts, T 20→160 cp, 30% blind spots, σ 300.
   /// @return the configuration.
   static population_config prototype() { return {}; }
   /// @brief Equal temperatures, skill spread by blind-spot share (wider headroom, flatter mixture):
@@ -128,6 +129,44 @@ class expert_population {
   /// @param i the expert (< @ref size).
   /// @return its parameters.
   [[nodiscard]] const expert_params& expert(std::size_t i) const { return m_experts.at(i); }
+
+  /// @brief Name of expert i, for the generic experiment (`expert_ensemble`).
+  /// @param i the expert.
+  /// @return e.g. "expert-03".
+  [[nodiscard]] std::string expert_name(std::size_t i) const { return m_experts.at(i).name; }
+
+  /// @brief Expert i's policy over the legal moves of a chess state (`expert_ensemble`).
+  ///
+  /// Uses a per-thread scratch, so arena workers share one const population; the legal moves come
+  /// in the order of `generate_legal_moves`, which is `chess_domain::legal_actions`'s.
+  /// @param g the chess domain.
+  /// @param s the state.
+  /// @param i the expert.
+  /// @param legal the legal moves of @p s.
+  /// @param probs receives one probability per legal move.
+  /// @throws config_error when @p legal is not the position's move list.
+  void policy(const chess_domain& g, const chess_state& s, std::size_t i, std::span<const move> legal,
+              std::vector<double>& probs) const {
+    (void)g;
+    scratch& buf = thread_scratch();
+    policy(i, s.pos, buf);
+    check_order(buf, legal);
+    probs.assign(buf.probs.begin(), buf.probs.end());
+  }
+
+  /// @brief The mixture of every expert's policy in one pass (shares the move evaluation).
+  /// @param g the chess domain.
+  /// @param s the state.
+  /// @param legal the legal moves of @p s.
+  /// @param probs receives one probability per legal move.
+  /// @throws config_error when @p legal is not the position's move list.
+  void mixture(const chess_domain& g, const chess_state& s, std::span<const move> legal, std::vector<double>& probs) const {
+    (void)g;
+    scratch& buf = thread_scratch();
+    mixture(s.pos, buf);
+    check_order(buf, legal);
+    probs.assign(buf.mixture.begin(), buf.mixture.end());
+  }
 
   /// @brief Fills the legal moves and their clean one-ply values (skipped when already done for
   /// this position).
@@ -220,6 +259,15 @@ class expert_population {
   }
 
  private:
+  static scratch& thread_scratch() {
+    thread_local scratch buf;
+    return buf;
+  }
+  static void check_order(const scratch& buf, std::span<const move> legal) {
+    if (legal.size() != buf.legal.size() || !std::equal(legal.begin(), legal.end(), buf.legal.begin()))
+      throw config_error("expert_population: the legal moves given are not the position's move list");
+  }
+
   struct source {
     bool blind = false;
     std::uint64_t key = 0;  // keys the noise of each move

@@ -25,12 +25,15 @@
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "transcendence/backend/concepts.hpp"
 #include "transcendence/core/bfloat16.hpp"
@@ -374,6 +377,32 @@ void load_checkpoint(const gpt_checkpoint& ck, gpt_model<B>& model, adamw_optimi
     optimizer->set_config(ck.optimizer);
     optimizer->set_state(ck.moment1, ck.moment2, ck.state.step);
   }
+}
+
+/// @brief Writes a trained checkpoint as a weights-only bfloat16 one (a sixth of its size: no
+/// optimizer moments, 2 bytes per parameter), for shipping trained models; what reproduces it goes
+/// into its metadata, and the written file must read back before it counts.
+/// @param from the training checkpoint.
+/// @param to the shipped file (written atomically; its folder is created).
+/// @param metadata JSON object members merged into the checkpoint's JSON metadata (with its step and tokens).
+/// @throws io_error, format_error when a file cannot be read or written, or does not read back.
+inline void ship_checkpoint(const std::filesystem::path& from, const std::filesystem::path& to, const nlohmann::json& metadata) {
+  gpt_checkpoint ck = read_checkpoint(from);
+  nlohmann::json meta = nlohmann::json::parse(ck.metadata, nullptr, false);
+  if (!meta.is_object()) meta = nlohmann::json::object();
+  meta.update(metadata);
+  meta["steps"] = ck.state.step;
+  meta["tokens_seen"] = ck.state.tokens_seen;
+  ck.metadata = meta.dump();
+  ck.moment1.clear();
+  ck.moment2.clear();
+  ck.bf16_parameters = true;
+  if (to.has_parent_path()) std::filesystem::create_directories(to.parent_path());
+  write_checkpoint(to, ck);
+  const gpt_checkpoint back = read_checkpoint(to);
+  if (!(back.config == ck.config) || !back.bf16_parameters || back.parameters.size() != ck.parameters.size())
+    throw format_error(to.string() + ": the shipped checkpoint does not read back as written");
+  std::fprintf(stderr, "shipped %s (%.1f MB)\n", to.c_str(), static_cast<double>(std::filesystem::file_size(to)) / 1e6);
 }
 
 }  // namespace transcendence

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/types.hpp"
+#include "transcendence/game/chess/domain.hpp"
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/position.hpp"
 #include "transcendence/game/chess/types.hpp"
@@ -100,6 +102,38 @@ class move_tokenizer {
   /// @brief The position every game starts from.
   /// @return the start position.
   [[nodiscard]] const position& start() const noexcept { return m_start; }
+
+  /// @brief The generic pipeline's start of an episode: the BOS token (see `game_tokenizer`).
+  /// @param g the chess domain.
+  /// @param s the episode's first state (it must be the tokenizer's start position).
+  /// @param out receives the token.
+  /// @throws config_error when @p s is another position (the vocabulary has no FEN).
+  void encode_start(const chess_domain& g, const chess_state& s, std::vector<token_id>& out) const {
+    (void)g;
+    if (!(s.pos == m_start)) throw config_error("move_tokenizer: episodes must start from the tokenizer's start position");
+    out.push_back(bos_token);
+  }
+  /// @brief The token of a move (see `game_tokenizer`).
+  /// @param g the chess domain.
+  /// @param s the state it is played in.
+  /// @param m the move.
+  /// @return its token.
+  [[nodiscard]] token_id action_token(const chess_domain& g, const chess_state& s, move m) const noexcept {
+    (void)g, (void)s;
+    return move_token(m);
+  }
+  /// @brief The legal move a token names in a state (see `game_tokenizer`).
+  /// @param g the chess domain.
+  /// @param s the state.
+  /// @param t the token.
+  /// @return the move, or nothing (a special token, or no legal move of that shape).
+  [[nodiscard]] std::optional<move> action_of(const chess_domain& g, const chess_state& s, token_id t) const {
+    (void)g;
+    if (t < 0 || t >= static_cast<token_id>(move_vocabulary::size)) return std::nullopt;
+    const move m = move_of_token(t, legal_moves(s.pos));
+    if (m.is_null()) return std::nullopt;
+    return m;
+  }
 
   /// @brief Appends `bos` and one token per move.
   /// @param game the game.
@@ -194,6 +228,29 @@ class board_move_tokenizer {
   /// @brief The position every game starts from.
   /// @return the start position.
   [[nodiscard]] const position& start() const noexcept { return m_moves.start(); }
+  /// @brief The BOS token (see @ref move_tokenizer::encode_start).
+  /// @param g the chess domain.
+  /// @param st the episode's first state.
+  /// @param out receives the token.
+  void encode_start(const chess_domain& g, const chess_state& st, std::vector<token_id>& out) const {
+    m_moves.encode_start(g, st, out);
+  }
+  /// @brief The token of a move (see @ref move_tokenizer::action_token).
+  /// @param g the chess domain.
+  /// @param st the state.
+  /// @param m the move.
+  /// @return its token.
+  [[nodiscard]] token_id action_token(const chess_domain& g, const chess_state& st, move m) const noexcept {
+    return m_moves.action_token(g, st, m);
+  }
+  /// @brief The legal move a token names (see @ref move_tokenizer::action_of).
+  /// @param g the chess domain.
+  /// @param st the state.
+  /// @param t the token.
+  /// @return the move, or nothing.
+  [[nodiscard]] std::optional<move> action_of(const chess_domain& g, const chess_state& st, token_id t) const {
+    return m_moves.action_of(g, st, t);
+  }
   /// @brief Same vocabulary as @ref move_tokenizer.
   /// @return 1970.
   [[nodiscard]] std::size_t vocab_size() const noexcept { return m_moves.vocab_size(); }
@@ -396,5 +453,10 @@ class board_move_tokenizer {
 };
 
 static_assert(featured_tokenizer<board_move_tokenizer>);
+
+static_assert(game_tokenizer<move_tokenizer, chess_domain>, "move_tokenizer must model game_tokenizer for chess");
+static_assert(featured_game_tokenizer<board_move_tokenizer, chess_domain> &&
+                  candidate_game_tokenizer<board_move_tokenizer, chess_domain>,
+              "board_move_tokenizer must model the featured and candidate game tokenizers for chess");
 
 }  // namespace transcendence
