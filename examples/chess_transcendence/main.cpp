@@ -86,12 +86,10 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
   p.name = name;
   if (name == "smoke") {
     p.summary = "seconds: the whole pipeline on toy sizes (a test, not an experiment)";
-    p.datasets = standard_datasets(4, seed);
-    p.datasets.resize(2);
+    p.datasets = standard_datasets(4, seed), p.datasets.resize(2);
     p.selfplay_games = 60, p.max_fullmoves = 40, p.anchor_nodes = 300, p.gate_required = false, p.expert_stride = 2;
-    p.n_layer = 1, p.n_head = 2, p.d_model = 32, p.context = 96;
+    p.n_layer = 1, p.n_head = 2, p.d_model = 32, p.context = 96, p.table1_positions = 4, p.table1_depth = 3;
     p.train = {.steps = 12, .batch = 4, .seq_len = 64, .warmup = 2, .eval_interval = 6, .lr = 1e-3F, .min_lr = 1e-4F};
-    p.table1_positions = 4, p.table1_depth = 3;
   } else if (name == "quick") {
     p.summary = "a few minutes: small model, short training, few games (a smoke test of the science)";
     p.datasets = standard_datasets(8, seed);
@@ -200,9 +198,11 @@ json table1(const E& e, const options& o) {
       out.push_back(std::move(g.moves));
     return out;
   };
-  const std::vector<analysed_position> positions = judged_positions(
-      o.out / "positions.json", {p.table1_positions, p.table1_depth, e.runner().fingerprint("analyse")}, *ec, p.table1_depth,
-      games, o.seed ^ 0x7ab1e1);
+  std::vector<analysed_position> positions;
+  try {  // an engine that fails here costs Table 1, not the run
+    positions = judged_positions(o.out / "positions.json", {p.table1_positions, p.table1_depth, e.runner().fingerprint("analyse")},
+                                 *ec, p.table1_depth, games, o.seed ^ 0x7ab1e1);
+  } catch (const engine_error& x) { return j["note"] = std::string("Table 1 skipped: the engine failed (") + x.what() + ")", j; }
   j["positions"] = positions.size();
   for (const auto& d : e.config().datasets) {
     const auto w = e.load_weights(d);
@@ -310,8 +310,9 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   h.write_episodes = [&domain](const fs::path& f, std::span<const episode_record<chess_domain>> e, const std::vector<std::string>& n) {
     write_pgn(f, e, n, "transcendence", domain);
   };
-  const auto sf_anchor = uci_engine::stockfish_config(16);
-  if (!sf_anchor) std::fprintf(stderr, "note: Stockfish not found; the ratings are not anchored\n");
+  std::string sf_missing;
+  const auto sf_anchor = uci_engine::stockfish_config(16, &sf_missing);
+  if (!sf_anchor) std::fprintf(stderr, "note: no anchor, the ratings are relative to this pool: %s\n", sf_missing.c_str());
   h.ladder = [&](const typename chess_experiment::dataset&) {
     const auto pop = std::make_shared<const expert_population>(population(1, 0, 0, 0, o.seed));  // its clean judgement
     std::vector<typename chess_experiment::ladder_entry> l{{bridge(expert_player::spec(pop, 0, expert_role::clean)), std::nullopt},

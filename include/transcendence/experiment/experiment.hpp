@@ -514,19 +514,25 @@ class experiment {
     return c;
   }
 
-  // Results of a stage as rated triples; episodes a player failed are not rated (it did not play).
+  // Results of a stage as rated triples. A player that failed once in the stage (an engine that
+  // crashed, hung or could not start) is not rated at all there: even its other episodes (say, an
+  // opponent forfeiting before it was asked to move) do not show that it can play, and an anchor
+  // that never really played must not pin the scale. `failed` receives those players' names.
   static nlohmann::json results_json(std::span<const episode_record<G>> episodes, const std::vector<std::string>& names,
-                                     std::size_t& failures) {
+                                     std::size_t& failures, std::set<std::string>& failed) {
+    std::set<std::size_t> bad;
+    for (const episode_record<G>& r : episodes)
+      if (r.end == episode_end::failure && r.faulty_seat >= 0) bad.insert(r.seats.at(static_cast<std::size_t>(r.faulty_seat)));
     nlohmann::json out = nlohmann::json::array();
     for (const episode_record<G>& r : episodes) {
-      if (r.end == episode_end::failure) {
-        ++failures;
-        continue;
-      }
+      const bool involved = std::any_of(r.seats.begin(), r.seats.end(), [&](std::size_t p) { return bad.count(p) > 0; });
+      if (r.end == episode_end::failure) ++failures;
+      if (involved) continue;
       const std::string& a = names.at(r.seats.at(0));
       const std::string& b = r.seats.size() > 1 ? names.at(r.seats[1]) : a;
       out.push_back({a, b, r.result});
     }
+    for (std::size_t p : bad) failed.insert(names.at(p));
     return out;
   }
 
@@ -694,7 +700,10 @@ class experiment {
           run_episodes(m_domain, ro.players, schedule, arena(rng::splitmix64_value(m_s.seed * 7919 + di), "gate " + d.name, true));
       const std::vector<std::string> names = names_of(ro.players);
       std::size_t failures = 0;
-      const nlohmann::json results = results_json(episodes, names, failures);
+      std::set<std::string> failed;
+      const nlohmann::json results = results_json(episodes, names, failures, failed);
+      for (const std::string& f : failed)
+        std::fprintf(stderr, "  %s: %s failed and is not rated (its episodes say why)\n", d.name.c_str(), f.c_str());
       const rating_table table = m_p.rate(anchors(), rated_results_of(results));
       nlohmann::json players = nlohmann::json::array();
       std::size_t best = ro.experts.front();
@@ -723,6 +732,7 @@ class experiment {
       j["gate"] = o.lower > b.upper;
       j["anchored"] = table.anchored;
       j["failures"] = failures;
+      j["failed_players"] = failed;
       j["results"] = results;
       write_json_file(folder / "ladder.json", j);
       const std::string file = "ladder." + m_h.episodes_extension;
@@ -836,10 +846,12 @@ class experiment {
                            {"failures", t.failures}});
       }
       std::size_t failures = 0;
+      std::set<std::string> failed;
       nlohmann::json j;
       j["temperatures"] = per_tau;
-      j["results"] = results_json(episodes, names, failures);
+      j["results"] = results_json(episodes, names, failures, failed);
       j["failures"] = failures;
+      j["failed_players"] = failed;
       write_json_file(folder / "play.json", j);
       const std::string file = "play." + m_h.episodes_extension;
       write_episodes(folder / file, episodes, names);
