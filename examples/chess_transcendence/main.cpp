@@ -25,6 +25,7 @@
 #include "transcendence/rating.hpp"
 #include "transcendence/sampler.hpp"
 #include "transcendence/tokenizer.hpp"
+#include "backend_policies.hpp"
 #ifdef TRANSCENDENCE_HAVE_ONEDNN
 #include <omp.h>
 #include "transcendence/backend/onednn.hpp"
@@ -33,6 +34,7 @@
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace transcendence;
+using namespace chess_example;
 
 namespace {
 
@@ -114,7 +116,7 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.train = {.steps = 1500, .batch = 32, .seq_len = 192, .warmup = 150, .eval_interval = 250, .lr = 1e-3F, .min_lr = 1e-4F};
     p.table1_positions = 300, p.table1_depth = 10;
   } else if (name == "paper") {
-    p.summary = "the paper's configuration for large hardware: 32-character transcripts, 16 layers x 512 (50M), "
+    p.summary = "the paper's configuration for large hardware (--backend cuda in a CUDA build): 32-character transcripts, 16 layers x 512 (50M), "
                 "context 1023";
     p.datasets = standard_datasets(16, seed);
     p.selfplay_games = 2000000, p.gate_games = 20, p.play_games = 20, p.tokens = chess_model_tokens::pgn_char;
@@ -132,21 +134,30 @@ struct options {
   std::vector<fs::path> pgn_files;
   std::string sampler = "temperature", rating = "elo";
   std::size_t top_k = 5, threads = 0;
-  bool bf16 = false, retrain = false, mask = false, ignore_gate = false;
+  bool bf16 = false, tf32 = false, retrain = false, mask = false, ignore_gate = false;
   chess_rules rules{};  // claims (50 moves, threefold) automatic; the length limit comes from the preset
 };
 
-#ifdef TRANSCENDENCE_HAVE_ONEDNN
-using fast_backend = onednn_backend;
-#else
-using fast_backend = reference_backend;
+// The backend-dependent policies, chosen once: a CPU backend here, CUDA through cuda_policies.cu.
+template <class T>
+backend_policies backend_policies_for(const T& tok, const options& o) {
+  const sampler_choice s{o.sampler, o.top_k};
+#ifdef TRANSCENDENCE_HAVE_CUDA
+  if (o.preset.backend == "cuda") return cuda_policies(tok, s, o.tf32);
 #endif
-
-// Calls f(tag) with the backend type as a template argument, once per run.
-template <class F>
-auto with_backend(const std::string& name, F&& f) {
-  if (name == "reference") return f.template operator()<reference_backend>();
-  return f.template operator()<fast_backend>();
+#ifdef TRANSCENDENCE_HAVE_ONEDNN
+  if (o.preset.backend == "onednn") {
+    onednn_options op;
+    if (o.bf16) op.precision = onednn_precision::bf16;
+    // Arena workers already use every core: one OpenMP thread per model player.
+    return policies_on<onednn_backend>(tok, s, [op] { return std::make_unique<onednn_backend>(op); },
+                                       [] {
+                                         omp_set_num_threads(1);
+                                         return std::make_unique<onednn_backend>();
+                                       });
+  }
+#endif
+  return policies_on<reference_backend>(tok, s, {}, {});
 }
 
 json population_json(const population_config& c) {
@@ -175,7 +186,7 @@ std::optional<json> shipped_checkpoint(const options& o, const dataset_spec& d, 
 // Table 1: positions from fresh expert games (or the Lichess files), judged by Stockfish once
 // (cached in positions.json), then each move-token model's quality per τ on them.
 template <class E>
-json table1(const E& e, const options& o) {
+json table1(const E& e, const options& o, const table1_function& judge) {
   const preset_config& p = o.preset;
   json j{{"positions", 0}, {"depth", p.table1_depth}, {"datasets", json::object()}};
   if (p.table1_positions == 0) return j;
@@ -206,12 +217,7 @@ json table1(const E& e, const options& o) {
   j["positions"] = positions.size();
   for (const auto& d : e.config().datasets) {
     const auto w = e.load_weights(d);
-    j["datasets"][d.name] = with_backend(p.backend, [&]<class B>() {
-      B be;
-      gpt_model<B> model(be, w->config, 0);
-      model.set_parameters(w->parameters);
-      return table1_of_model(model, positions, p.taus, w->config.feature_vocab > 0, "table1 " + d.name);
-    });
+    j["datasets"][d.name] = judge(*e.load_weights(d), positions, p.taus, "table1 " + d.name);
   }
   return j;
 }
@@ -264,6 +270,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   s.mask_illegal = o.mask;
   s.both_protocols = p.both_protocols && p.tokens != chess_model_tokens::pgn_char;
   s.policy_names = {{"backend", p.backend}, {"sampler", o.sampler}, {"rating", o.rating}, {"bf16", o.bf16}};
+  if (o.tf32) s.policy_names["tf32"] = true;  // only then: earlier runs' fingerprints stay valid
   s.extra = {p.max_fullmoves, "chess rules with automatic claims"};
   const chess_domain domain(o.rules);
 
@@ -271,39 +278,8 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   typename chess_experiment::policies pol;
   if (o.rating == "glicko2") pol.rate = rate_with<glicko2>([] { return glicko2(glicko2::paper_config()); }, "glicko2 (paper settings, one period)");
   else pol.rate = rate_with<elo_pool>([] { return elo_pool(); }, "elo_pool (maximum likelihood, bootstrap intervals)");
-  with_backend(p.backend, [&]<class B>() {
-    pol.train = train_with<B>([bf16 = o.bf16] {
-#ifdef TRANSCENDENCE_HAVE_ONEDNN
-      if constexpr (std::is_same_v<B, onednn_backend>) {
-        onednn_options op;
-        if (bf16) op.precision = onednn_precision::bf16;
-        return std::make_unique<B>(op);
-      }
-#endif
-      (void)bf16;
-      return std::make_unique<B>();
-    });
-    // Arena workers already use every core: one OpenMP thread per model player.
-    const std::function<std::unique_ptr<B>()> player_backend = [] {
-#ifdef TRANSCENDENCE_HAVE_ONEDNN
-      omp_set_num_threads(1);
-#endif
-      return std::make_unique<B>();
-    };
-    if constexpr (single_token_game_tokenizer<T, chess_domain>) {
-      if (o.sampler == "top-k")
-        pol.model = model_players_with<B, top_k_sampler, chess_domain, T>(tok, [k = o.top_k](double t) { return top_k_sampler(k, t); }, player_backend);
-      else
-        pol.model = model_players_with<B, temperature_sampler, chess_domain, T>(tok, [](double t) { return temperature_sampler(t); }, player_backend);
-    } else {
-      // Transcripts: the character model samples SAN letter by letter (the paper's player).
-      pol.model = [player_backend](const std::string& name, std::shared_ptr<const model_weights> w, double tau, bool) {
-        auto cw = std::make_shared<const chess_model_weights>(chess_model_weights{w->config, w->parameters, chess_model_tokens::pgn_char});
-        return bridge(chess_model_player<B>::spec(name, cw, {.temperature = tau}, player_backend));
-      };
-    }
-    return 0;
-  });
+  const backend_policies bp = backend_policies_for(tok, o);
+  pol.train = bp.train, pol.model = bp.model;
 
   typename chess_experiment::hooks h;
   h.episodes_extension = "pgn";
@@ -338,7 +314,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
     return shipped_checkpoint(o, *std::find_if(p.datasets.begin(), p.datasets.end(), [&](const auto& x) { return x.name == d.name; }), ckpt);
   };
   h.analyse_fingerprint = {p.table1_positions, p.table1_depth};
-  h.analyse = [&](const chess_experiment& e) { return table1(e, o); };
+  h.analyse = [&](const chess_experiment& e) { return table1(e, o, bp.table1); };
   h.report_section = [](const chess_experiment& e, const json& a, std::vector<dataset_result>& r) { return table1_report(e, a, r); };
   h.report_files = {"table1.md", "table1.csv", "games.pgn"};
 
@@ -373,7 +349,7 @@ int main(int argc, char** argv) {
   app.add_option("--pgn", pgn, "Lichess PGN (.pgn or .pgn.zst) to train on instead of generated experts")->check(CLI::ExistingFile);
   app.add_option("--cap", caps, "rating cap(s) for --pgn datasets (both players rated at most the cap)")->check(CLI::PositiveNumber);
   app.add_option("--tokens", tokens, "token scheme: board_move (default on CPU), move, pgn_char");
-  app.add_option("--backend", backend, "onednn (default), reference")->check(CLI::IsMember({"onednn", "reference"}));
+  app.add_option("--backend", backend, "onednn (default), reference, cuda (a CUDA build)")->check(CLI::IsMember({"onednn", "reference", "cuda"}));
   app.add_option("--sampler", o.sampler, "temperature or top-k (move schemes)")->check(CLI::IsMember({"temperature", "top-k"}))->capture_default_str();
   app.add_option("--top-k", o.top_k, "k of the top-k sampler")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--rating", o.rating, "elo (pool fit, bootstrap intervals) or glicko2 (paper settings)")
@@ -388,6 +364,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 256));
   app.add_flag("--no-move-head", no_move_head, "board_move: score moves from the final hidden state alone");
   app.add_flag("--bf16", o.bf16, "train with bfloat16 products (oneDNN, f32 accumulation): about twice as fast");
+  app.add_flag("--tf32", o.tf32, "--backend cuda: f32 products on TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_flag("--mask-illegal", o.mask, "sample among legal moves only instead of resampling illegal ones");
   app.add_flag("--ignore-gate", o.ignore_gate, "train even when a dataset fails the headroom gate");
   app.add_flag("--fresh", fresh, "delete --out first");
@@ -406,6 +383,17 @@ int main(int argc, char** argv) {
     o.out = out, o.seed = seed;
     if (!tokens.empty()) p.tokens = parse_chess_model_tokens(tokens);
     if (!backend.empty()) p.backend = backend;
+#ifdef TRANSCENDENCE_HAVE_CUDA
+    if (p.backend == "cuda")
+      if (const std::string why = cuda_device_problem(); !why.empty()) throw config_error("--backend cuda: " + why);
+#else
+    if (p.backend == "cuda") throw config_error("--backend cuda: this build has no CUDA backend (configure with nvcc and the CUDA toolkit installed)");
+#endif
+#ifndef TRANSCENDENCE_HAVE_ONEDNN
+    if (backend == "onednn") throw config_error("--backend onednn: this build has no oneDNN (install libdnnl-dev and reconfigure)");
+#endif
+    if (o.bf16 && p.backend != "onednn") throw config_error("--bf16 needs --backend onednn (the CUDA backend has --tf32)");
+    if (o.tf32 && p.backend != "cuda") throw config_error("--tf32 needs --backend cuda");
     if (steps) p.train.steps = *steps;
     if (batch) p.train.batch = *batch;
     p.n_layer = layers.value_or(p.n_layer), p.n_head = heads.value_or(p.n_head), p.d_model = d_model.value_or(p.d_model);
