@@ -10,7 +10,7 @@
 #include <zstd.h>
 
 #include "transcendence/core/io.hpp"
-#include "transcendence/dataset/pgn_scan.hpp"
+#include "transcendence/game/chess/pgn_scan.hpp"
 
 using namespace transcendence;
 namespace fs = std::filesystem;
@@ -331,4 +331,58 @@ BOOST_AUTO_TEST_CASE(a_game_longer_than_the_limit_is_an_error_not_a_buffer_of_th
   BOOST_CHECK_THROW(mem.set_max_game_bytes(0), config_error);
   BOOST_CHECK_THROW(pgn_scanner(dir / "long.pgn", 0), config_error);
   fs::remove_all(dir);
+}
+
+// The scanner is the one PGN splitter (game/chess/pgn_scan.hpp): these are the rules the merge of
+// the two PGN stacks added, each the same from memory and from files read in any piece size.
+
+BOOST_AUTO_TEST_CASE(escape_lines_nags_and_text_after_the_result) {
+  const std::string text =
+      "%exported by a tool\n[Event \"a\"]\n\n1. e4$1 e5 $2 2. Nf3 { c } 1-0 { after } ; rest\n"
+      "%1. d4 is hidden\n\n[Event \"b\"]\n\n1. d4 1-0 d5\n\n[Event \"c\"]\n\n1. c4 *\n% last line, no newline";
+  const scan_log log = drain_text(text, "rules.pgn");
+  BOOST_TEST_REQUIRE(log.events.size() == 3U);
+  // '$' ends a word, an escape line is skipped wherever it is, comments may follow the result.
+  BOOST_TEST(log.events[0] == "game@2 [Event=a] e4 e5 Nf3 | 1-0");
+  // Text after the result marker on its line is damage: the game is skipped, the next one is read.
+  BOOST_TEST(log.events[1].starts_with("error rules.pgn:9:11: text after the result marker"), log.events[1]);
+  BOOST_TEST(log.events[2] == "game@11 [Event=c] c4 | *");
+  const fs::path dir = temp_dir();
+  write_file_atomic(dir / "rules.pgn", text);
+  for (std::size_t chunk = 1; chunk <= 40; ++chunk) {
+    pgn_scanner plain(dir / "rules.pgn", chunk);
+    BOOST_TEST((drain(plain, text.size() + 2).events == log.events), "chunk " << chunk);
+  }
+  // An escape line longer than the game limit is an error however the file is read.
+  std::string long_escape = "%";  // append(): GCC 12 reports a false -Wrestrict on string + temporary
+  long_escape.append(3000, 'x').append("\n[Event \"d\"]\n1. e4 *");
+  pgn_scanner mem(long_escape, "rules.pgn");
+  mem.set_max_game_bytes(1000);
+  const scan_log expected = drain(mem, long_escape.size() + 2);
+  BOOST_TEST_REQUIRE(expected.events.size() == 2U);
+  BOOST_TEST(expected.events[0].starts_with("error rules.pgn:1:1: escape line '%' does not end within the game limit"),
+             expected.events[0]);
+  BOOST_TEST(expected.events[1] == "game@2 [Event=d] e4 | *");
+  write_file_atomic(dir / "rules.pgn", long_escape);
+  for (std::size_t chunk : {std::size_t{1}, std::size_t{999}, std::size_t{4096}}) {
+    pgn_scanner plain(dir / "rules.pgn", chunk);
+    plain.set_max_game_bytes(1000);
+    BOOST_TEST((drain(plain, long_escape.size() + 2).events == expected.events), "chunk " << chunk);
+  }
+  fs::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(the_raw_movetext_and_where_it_starts) {
+  pgn_scanner scan(std::string("[Event \"a\"]\n\n  1. e4 {x\ny} e5 1-0 {end}\n\n1. d4 *"), "m");
+  pgn_game_view g;
+  BOOST_TEST_REQUIRE(scan.next(g));
+  BOOST_TEST(g.movetext == "1. e4 {x\ny} e5 1-0 {end}");
+  BOOST_TEST(g.movetext_line == 3U);
+  BOOST_TEST(g.movetext_column == 3U);
+  BOOST_TEST_REQUIRE(scan.next(g));
+  BOOST_TEST(g.movetext == "1. d4 *");
+  BOOST_TEST(g.movetext_line == 6U);
+  pgn_scanner tags_only(std::string("[Event \"a\"]\n"), "m");
+  BOOST_TEST_REQUIRE(tags_only.next(g));
+  BOOST_TEST(g.movetext.empty());
 }

@@ -16,7 +16,7 @@
 
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/progress.hpp"
-#include "transcendence/dataset/pgn_scan.hpp"
+#include "transcendence/game/chess/pgn_scan.hpp"
 #include "transcendence/dataset/token_shard.hpp"
 #include "transcendence/game/chess/attacks.hpp"
 #include "transcendence/game/chess/bitboard.hpp"

@@ -1,4 +1,4 @@
-// libFuzzer harness: the streaming PGN scanner of the dataset pipeline (dataset/pgn_scan.hpp).
+// libFuzzer harness: the streaming PGN scanner of the dataset pipeline (game/chess/pgn_scan.hpp).
 //
 // Each input is scanned three ways: from memory, from a plain file read in small pieces, and from
 // a zstd-compressed file. Each scan must end (every call of next() consumes input, so more calls
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "transcendence/core/error.hpp"
-#include "transcendence/dataset/pgn_scan.hpp"
+#include "transcendence/game/chess/pgn_scan.hpp"
 
 namespace {
 namespace fs = std::filesystem;

@@ -5,8 +5,9 @@
 /// Layout (one concern per header, like Stockfish): `types` (squares, pieces, moves, move
 /// lists), `bitboard`, `attacks` (precomputed tables, PEXT or magic), `zobrist`, `position`
 /// (copy-make value type), `movegen` (legal generation and counting), `perft`, `fen`, `uci`,
-/// `san`, `rules` (how games end), `domain` (the game_domain model), `pgn` (reader and writer)
-/// and `pgn_zst` (zstd-compressed Lichess dumps).
+/// `san`, `rules` (how games end), `domain` (the game_domain model), `pgn_scan` (the one PGN lexer
+/// and game splitter, allocation-free), `pgn` (reader and writer on top of it) and `pgn_zst`
+/// (zstd-compressed Lichess dumps).
 #pragma once
 
 #include "transcendence/game/chess/attacks.hpp"
@@ -17,6 +18,7 @@
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/perft.hpp"
 #include "transcendence/game/chess/pgn.hpp"
+#include "transcendence/game/chess/pgn_scan.hpp"
 #include "transcendence/game/chess/pgn_zst.hpp"
 #include "transcendence/game/chess/position.hpp"
 #include "transcendence/game/chess/rules.hpp"
