@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE game.chess.pgn
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "random_games.hpp"
 #include "transcendence/game/chess/pgn.hpp"
+#include "transcendence/game/chess/pgn_scan.hpp"
 #include "transcendence/game/chess/uci.hpp"
 
 using namespace transcendence;
@@ -108,11 +110,11 @@ BOOST_AUTO_TEST_CASE(errors_name_game_line_and_column) {
     BOOST_TEST(e.column() == 34u);
   }
   BOOST_TEST(message.find("lichess_sample.pgn:61:34: game 4: move 4. 'Bxe8': no legal bishop move to e8") == 0u, message);
-  BOOST_TEST(first_error("1. e4 { open\n") .find("unterminated comment") != std::string::npos);
-  BOOST_TEST(first_error("1. e4 (1. d4 \n").find("unterminated variation") != std::string::npos);
-  BOOST_TEST(first_error("1. e4 ) e5\n").find("')' without") != std::string::npos);
-  BOOST_TEST(first_error("[White \"x\"\n\n1. e4 *\n").find("bad tag line") != std::string::npos);
-  BOOST_TEST(first_error("[White x]\n\n1. e4 *\n").find("expected '\"'") != std::string::npos);
+  BOOST_TEST(first_error("1. e4 { open\n") .find("comment '{' is never closed") != std::string::npos);
+  BOOST_TEST(first_error("1. e4 (1. d4 \n").find("variation '(' is never closed") != std::string::npos);
+  BOOST_TEST(first_error("1. e4 ) e5\n").find("')' closes no variation") != std::string::npos);
+  BOOST_TEST(first_error("[White \"x\"\n\n1. e4 *\n").find("tag value is not closed") != std::string::npos);
+  BOOST_TEST(first_error("[White x]\n\n1. e4 *\n").find("tag value does not start with '\"'") != std::string::npos);
   BOOST_TEST(first_error("[Result \"1-0\"]\n\n1. e4 0-1\n").find("does not match the Result tag") != std::string::npos);
   BOOST_TEST(first_error("1. e4 1-0 e5\n").find("text after the result") != std::string::npos);
   BOOST_TEST(first_error("1. e4 $ e5\n").find("NAG") != std::string::npos);
@@ -208,4 +210,73 @@ BOOST_AUTO_TEST_CASE(comments_round_trip) {
     BOOST_TEST(back[i].comments == games[i].comments);
     BOOST_TEST(back[i].result == games[i].result);
   }
+}
+
+// The reader and the ingestion scanner are one stack: on every game of the test data files they
+// split the same games, stop at the same defects, and the scanner's SAN words replay to the
+// reader's moves.
+BOOST_AUTO_TEST_CASE(reader_and_scanner_agree_on_every_data_file) {
+  const std::filesystem::path data(TRANSCENDENCE_TEST_DATA_DIR);
+  std::vector<std::filesystem::path> files = {data / "chess" / "lichess_sample.pgn"};
+  for (const auto& e : std::filesystem::directory_iterator(data / ".." / ".." / "dataset" / "fuzz" / "corpus" / "pgn_scan"))
+    files.push_back(e.path());
+  std::size_t games = 0;
+  std::size_t replayed = 0;
+  for (const auto& file : files) {
+    pgn_scanner scan(file);
+    pgn_reader reader(file);
+    pgn_game_view view;
+    pgn_raw_game raw;
+    pgn_game game;
+    for (;;) {
+      std::string scan_error;
+      bool more = false;
+      try {
+        more = scan.next(view);
+      } catch (const parse_error& e) {
+        scan_error = e.what();
+        more = true;
+      }
+      BOOST_REQUIRE_EQUAL(reader.next_raw(raw), more);
+      if (!more) break;
+      ++games;
+      if (!scan_error.empty()) {  // the same defect, at the same place
+        BOOST_TEST(!raw.error.empty(), file << ": " << scan_error);
+        BOOST_TEST(scan_error.find(raw.error) != std::string::npos, scan_error << " vs " << raw.error);
+        continue;
+      }
+      BOOST_TEST(raw.tags.items().size() == view.tags.size(), file);
+      try {
+        reader.parse(raw, game);
+      } catch (const parse_error&) {
+        continue;  // the reader's own checks (legality, NAGs, the Result tag) go further than words
+      }
+      BOOST_REQUIRE_EQUAL(view.san.size(), game.moves.size());
+      position p = game.start;
+      for (std::size_t i = 0; i < view.san.size(); ++i) {
+        const move m = parse_san(p, view.san[i]);
+        BOOST_TEST((m == game.moves[i]), file << " game " << raw.number << " move " << i);
+        p.play(m);
+      }
+      ++replayed;
+    }
+  }
+  BOOST_TEST(games >= 20U);
+  BOOST_TEST(replayed >= 10U);
+}
+
+BOOST_AUTO_TEST_CASE(structural_errors_come_from_the_scanner_with_game_line_and_column) {
+  const std::string message = first_error("[Event \"a\"]\n\n1. e4 } e5 *\n");
+  BOOST_TEST(message.find("text:3:7: game 1: '}' closes no comment") == 0U, message);
+  // Escape lines, a byte-order mark, NAGs glued to moves and comments after the result are read;
+  // text after the result on its line is an error, and the reader goes on with the next game.
+  std::istringstream in("\xEF\xBB\xBF[Event \"a\"]\n%tool\n\n1. e4$1 e5 1-0 {done}\n\n1. d4 1-0 d5\n\n[Event \"c\"]\n1. c4 *\n");
+  std::size_t bad = 0;
+  const auto games = read_all(in, nullptr, {}, &bad);
+  BOOST_TEST(bad == 1U);
+  BOOST_REQUIRE(games.size() == 2U);
+  BOOST_TEST(games[0].moves.size() == 2U);
+  BOOST_TEST(games[0].result == "1-0");
+  BOOST_TEST(games[1].tags.get("Event") == "c");
+  BOOST_TEST(first_error("1. d4 1-0 d5\n").find("text after the result marker") != std::string::npos);
 }

@@ -1,14 +1,15 @@
 /// @file
 /// @brief Portable Game Notation: a streaming reader (game by game, tags before moves, bad games
-/// skipped and counted) and an export-format writer.
+/// skipped and counted), built on the one PGN splitter of pgn_scan.hpp, and an export-format writer.
 #pragma once
 
-#include <cctype>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <istream>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <sstream>
@@ -21,6 +22,7 @@
 #include "transcendence/core/error.hpp"
 #include "transcendence/game/chess/fen.hpp"
 #include "transcendence/game/chess/movegen.hpp"
+#include "transcendence/game/chess/pgn_scan.hpp"
 #include "transcendence/game/chess/position.hpp"
 #include "transcendence/game/chess/san.hpp"
 #include "transcendence/game/chess/types.hpp"
@@ -111,13 +113,15 @@ struct pgn_game {
 /// Filtering on tags (ratings, event) before parsing the moves is the fast path for selecting a
 /// rating band from a Lichess dump.
 struct pgn_raw_game {
-  pgn_tags tags;                ///< Parsed tag pairs.
-  std::string movetext;         ///< The movetext, lines joined with '\n'.
-  std::size_t number = 0;       ///< 1-based index of the game in the stream.
-  std::size_t tag_line = 0;     ///< Line of the first tag.
-  std::size_t movetext_line = 0;///< Line where the movetext starts.
-  std::string error;            ///< Non-empty when the tag section was malformed (the game is bad).
-  std::size_t error_line = 0;   ///< Line of @c error.
+  pgn_tags tags;                  ///< Parsed tag pairs (escapes `\"` and `\\` decoded).
+  std::string movetext;           ///< The movetext as it is in the file, lines joined with '\n'.
+  std::size_t number = 0;         ///< 1-based index of the game in the stream.
+  std::size_t tag_line = 0;       ///< Line of the first tag (or of the movetext when there is no tag).
+  std::size_t movetext_line = 0;  ///< Line where the movetext starts.
+  std::size_t movetext_column = 1;///< Byte column where the movetext starts.
+  std::string error;              ///< Non-empty when the game is malformed before its moves are read (the game is bad).
+  std::size_t error_line = 0;     ///< Line of @c error.
+  std::size_t error_column = 0;   ///< Column of @c error (0 when it has none).
 };
 
 /// @brief Options of @ref pgn_reader.
@@ -125,7 +129,13 @@ struct pgn_read_options {
   bool keep_comments = false;  ///< Fill @c pgn_game::comments.
 };
 
-/// @brief Reads games one at a time from a stream (constant memory: one game at a time).
+/// @brief Reads games one at a time from a stream or a file (constant memory: one game at a time).
+///
+/// Built on the library's one PGN splitter, @ref pgn_scanner: the scanner splits the input into
+/// games and checks their structure (tags, comments, variations), and the reader then reads each
+/// game's movetext again with the same lexer, playing the moves from the `FEN` tag's position (or
+/// the standard one). Malformed games are skipped and counted by @ref next, or thrown by
+/// @ref next_strict, as @ref parse_error naming the source, line, column and game number.
 ///
 /// @code
 /// std::ifstream file("games.pgn");
@@ -143,80 +153,55 @@ class pgn_reader {
   using tag_filter = std::function<bool(const pgn_tags&)>;
 
   /// @brief Reads from a stream that outlives the reader.
-  /// @param in the stream (plain text; see pgn_zst.hpp for `.pgn.zst`).
+  /// @param in the stream (plain text, or zstd when it starts with the zstd magic number).
   /// @param source a name for error messages (e.g. the file name).
   /// @param options reading options.
   explicit pgn_reader(std::istream& in, std::string source = "PGN", pgn_read_options options = {})
-      : m_in(in), m_source(std::move(source)), m_options(options) {}
+      : m_scan(in, source, chunk_size), m_source(std::move(source)), m_options(options) {}
+  /// @brief Reads a `.pgn` or `.pgn.zst` file.
+  /// @param path the file; errors name it as given.
+  /// @param options reading options.
+  /// @throws io_error when it cannot be opened.
+  explicit pgn_reader(const std::filesystem::path& path, pgn_read_options options = {})
+      : m_scan(std::make_unique<text_source>(path), path.string(), chunk_size), m_source(path.string()), m_options(options) {}
 
-  /// @brief Splits the next game off the stream without parsing its moves.
+  /// @brief Splits the next game off the input without parsing its moves.
+  ///
+  /// A game whose structure is broken (a bad tag, an unclosed comment, ...) is returned with
+  /// @c pgn_raw_game::error set; the input is then already past it.
   /// @param out receives the game (buffers reused).
-  /// @return false at the end of the stream.
+  /// @return false at the end of the input.
+  /// @throws io_error on a read error; format_error on corrupt or truncated zstd data.
   bool next_raw(pgn_raw_game& out) {
     out.tags.clear();
     out.movetext.clear();
     out.error.clear();
     out.error_line = 0;
-    // Skip blank lines and '%' escape lines between games.
-    for (;;) {
-      if (!get_line()) return false;
-      if (!is_blank(m_line) && m_line[0] != '%') break;
-    }
-    out.number = ++m_games;
-    out.tag_line = m_line_number;
-    // Tag section.
-    while (!m_line.empty() && first_non_space(m_line) == '[') {
-      if (out.error.empty()) parse_tag_line(m_line, out);
-      if (!get_line()) {
-        out.movetext_line = m_line_number;
-        if (out.error.empty()) {
-          out.error = "missing movetext";
-          out.error_line = m_line_number;
-        }
-        return true;
-      }
-    }
-    while (is_blank(m_line)) {
-      if (!get_line()) {
-        out.movetext_line = m_line_number;
-        if (out.error.empty()) {
-          out.error = "missing movetext";
-          out.error_line = m_line_number;
-        }
-        return true;
-      }
-    }
-    if (first_non_space(m_line) == '[') {
-      // Tags followed by another tag section: this game had no movetext.
-      unget_line();
-      if (out.error.empty()) {
-        out.error = "missing movetext";
-        out.error_line = m_line_number;
-      }
-      out.movetext_line = m_line_number;
+    out.error_column = 0;
+    try {
+      if (!m_scan.next(m_view)) return false;
+    } catch (const parse_error& e) {
+      // The scanner is past the damaged game: keep its reason, without the location prefix.
+      out.number = ++m_games;
+      out.tag_line = out.movetext_line = out.error_line = e.line();
+      out.movetext_column = 1;
+      out.error_column = e.column();
+      const std::string what = e.what();
+      const std::size_t colon = what.find(": ", e.source().size());
+      out.error = colon == std::string::npos ? what : what.substr(colon + 2);
       return true;
     }
-    // Movetext: until a blank line or a tag line outside any brace comment.
-    out.movetext_line = m_line_number;
-    bool in_comment = false;
-    for (;;) {
-      if (!out.movetext.empty()) out.movetext += '\n';
-      out.movetext += m_line;
-      for (const char c : m_line) {
-        if (in_comment) {
-          if (c == '}') in_comment = false;
-        } else if (c == '{') {
-          in_comment = true;
-        } else if (c == ';') {
-          break;
-        }
-      }
-      if (!get_line()) return true;
-      if (!in_comment && (is_blank(m_line) || first_non_space(m_line) == '[')) {
-        if (!is_blank(m_line)) unget_line();
-        return true;
-      }
+    out.number = ++m_games;
+    out.tag_line = m_view.line;
+    for (const auto& [name, value] : m_view.tags) out.tags.set(name, unescape(value));
+    out.movetext.assign(m_view.movetext);
+    out.movetext_line = m_view.movetext_line;
+    out.movetext_column = m_view.movetext_column;
+    if (m_view.movetext.empty()) {
+      out.error = "missing movetext";
+      out.error_line = m_view.movetext_line;
     }
+    return true;
   }
 
   /// @brief Parses the movetext of a raw game.
@@ -226,7 +211,8 @@ class pgn_reader {
   /// @param out receives the game (buffers reused).
   /// @throws parse_error naming the source, line, column and game number.
   void parse(const pgn_raw_game& raw, pgn_game& out) const {
-    if (!raw.error.empty()) fail(raw, raw.error_line, 0, raw.error);
+    using kind = detail::pgn_token_kind;
+    if (!raw.error.empty()) fail(raw, raw.error_line, raw.error_column, raw.error);
     out.tags = raw.tags;
     out.moves.clear();
     out.comments.clear();
@@ -242,120 +228,65 @@ class pgn_reader {
       out.start = position::start();
     }
     position pos = out.start;
-    const std::string_view text = raw.movetext;
-    std::size_t line = raw.movetext_line;
-    std::size_t line_start = 0;
-    std::size_t i = 0;
+    // Columns count from the movetext's first byte, which is at raw.movetext_column of its line.
+    const std::size_t first_column = raw.movetext_column > 0 ? raw.movetext_column - 1 : 0;
+    detail::pgn_lexer lx{raw.movetext, first_column, 0, raw.movetext_line, 0, true};
     bool have_result = false;
-    auto column = [&](std::size_t at) { return at - line_start + 1; };
-    auto is_delim = [](char c) {
-      return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '{' || c == '}' || c == '(' || c == ')' ||
-             c == ';' || c == '$';
-    };
-    auto newline = [&](std::size_t at) {
-      ++line;
-      line_start = at + 1;
-    };
-    while (i < text.size()) {
-      const char c = text[i];
-      if (c == '\n') {
-        newline(i);
-        ++i;
-        continue;
-      }
-      if (c == ' ' || c == '\t' || c == '\r') {
-        ++i;
-        continue;
-      }
-      if (c == '{') {
-        const std::size_t open_line = line;
-        const std::size_t open_col = column(i);
-        const std::size_t body = i + 1;
-        ++i;
-        while (i < text.size() && text[i] != '}') {
-          if (text[i] == '\n') newline(i);
-          ++i;
-        }
-        if (i >= text.size()) fail(raw, open_line, open_col, "unterminated comment '{'");
-        if (m_options.keep_comments && !out.moves.empty()) {
-          std::string& slot = out.comments.back();
-          if (!slot.empty()) slot += ' ';
-          slot += trim(text.substr(body, i - body));
-        }
-        ++i;
-        continue;
-      }
-      if (c == ';') {
-        while (i < text.size() && text[i] != '\n') ++i;
-        continue;
-      }
-      if (c == '(') {
-        // Variations are skipped, with their nested comments and variations.
-        const std::size_t open_line = line;
-        const std::size_t open_col = column(i);
-        int depth = 0;
-        while (i < text.size()) {
-          const char d = text[i];
-          if (d == '\n') newline(i);
-          if (d == '{') {
-            while (i < text.size() && text[i] != '}') {
-              if (text[i] == '\n') newline(i);
-              ++i;
-            }
-            if (i >= text.size()) break;
-          } else if (d == ';') {
-            while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
-          } else if (d == '(') {
-            ++depth;
-          } else if (d == ')') {
-            if (--depth == 0) break;
+    std::size_t variation = 0;
+    detail::pgn_place opened{};
+    auto at = [&](const detail::pgn_place& p) { return lx.column(p); };
+    for (;;) {
+      const detail::pgn_token t = lx.next();
+      switch (t.kind) {
+        case kind::end:
+          if (variation != 0) fail(raw, opened.line, at(opened), "variation '(' is never closed");
+          break;
+        case kind::tags: fail(raw, t.at.line, at(t.at), "tag pair inside the movetext");
+        case kind::open_comment: fail(raw, t.at.line, at(t.at), "comment '{' is never closed");
+        case kind::close_brace: fail(raw, t.at.line, at(t.at), "'}' closes no comment");
+        case kind::line_comment: continue;
+        case kind::comment:
+          if (m_options.keep_comments && variation == 0 && !out.moves.empty()) {
+            std::string& slot = out.comments.back();
+            if (!slot.empty()) slot += ' ';
+            slot += trim(t.text);
           }
-          ++i;
-        }
-        if (i >= text.size()) fail(raw, open_line, open_col, "unterminated variation '('");
-        ++i;
-        continue;
+          continue;
+        case kind::open_paren:
+          if (variation++ == 0) opened = t.at;
+          continue;
+        case kind::close_paren:
+          if (variation == 0) fail(raw, t.at.line, at(t.at), "')' closes no variation");
+          --variation;
+          continue;
+        case kind::nag:
+          if (t.text.size() == 1 && variation == 0) fail(raw, t.at.line, at(t.at), "'$' must be followed by a NAG number");
+          continue;
+        case kind::word: break;
       }
-      if (c == ')') fail(raw, line, column(i), "')' without a matching '('");
-      if (c == '}') fail(raw, line, column(i), "'}' without a matching '{'");
-      if (c == '$') {
-        ++i;
-        const std::size_t digits = i;
-        while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-        if (i == digits) fail(raw, line, column(i - 1), "'$' must be followed by a NAG number");
-        continue;
+      if (t.kind == kind::end) break;
+      if (variation != 0) continue;
+      if (have_result) fail(raw, t.at.line, at(t.at), "text after the result marker: '" + std::string(t.text) + "'");
+      const detail::pgn_word w = detail::classify_pgn_word(t.text);
+      switch (w.kind) {
+        case detail::pgn_word_kind::result:
+          out.result = std::string(t.text);
+          have_result = true;
+          continue;
+        case detail::pgn_word_kind::bare_number:
+          fail(raw, t.at.line, at(t.at), "move number '" + std::string(t.text) + "' without a '.'");
+        case detail::pgn_word_kind::move_number:
+        case detail::pgn_word_kind::glyph: continue;
+        case detail::pgn_word_kind::move: break;
       }
-      // A token: move number, result or SAN.
-      const std::size_t start = i;
-      while (i < text.size() && !is_delim(text[i])) ++i;
-      std::string_view token = text.substr(start, i - start);
-      if (have_result) fail(raw, line, column(start), "text after the result marker: '" + std::string(token) + "'");
-      if (token == "1-0" || token == "0-1" || token == "1/2-1/2" || token == "*") {
-        out.result = std::string(token);
-        have_result = true;
-        continue;
-      }
-      // Move number: digits then dots ("12." or "12..."), possibly glued to the move ("1.e4").
-      std::size_t k = 0;
-      while (k < token.size() && token[k] >= '0' && token[k] <= '9') ++k;
-      if (k > 0 && k < token.size() && token[k] == '.') {
-        while (k < token.size() && token[k] == '.') ++k;
-        token.remove_prefix(k);
-        if (token.empty()) continue;
-      } else if (k == token.size()) {
-        fail(raw, line, column(start), "move number '" + std::string(token) + "' without a '.'");
-      }
-      // Annotation glyphs attached to the move are not part of SAN.
-      while (!token.empty() && (token.back() == '!' || token.back() == '?')) token.remove_suffix(1);
-      if (token.empty()) continue;  // a lone "!?" glyph
       move m;
       try {
-        m = parse_san(pos, token);
+        m = parse_san(pos, w.move);
       } catch (const parse_error& e) {
         // Keep the SAN parser's reason but not its own "SAN:col:" location: the PGN one is better.
         const std::string what = e.what();
         const std::size_t quote = what.find('\'');
-        fail(raw, line, column(start),
+        fail(raw, t.at.line, at(t.at),
              "move " + std::to_string(pos.fullmove_number()) + (pos.side_to_move() == color::white ? ". " : "... ") +
                  (quote == std::string::npos ? what : what.substr(quote)));
       }
@@ -370,14 +301,15 @@ class pgn_reader {
     if (!have_result) {
       if (tag_result) out.result = *tag_result;
     } else if (tag_result && *tag_result != out.result) {
-      fail(raw, line, 0, "result marker '" + out.result + "' does not match the Result tag '" + *tag_result + "'");
+      fail(raw, lx.line, 0, "result marker '" + out.result + "' does not match the Result tag '" + *tag_result + "'");
     }
   }
 
   /// @brief Reads the next game that passes a filter, skipping and counting malformed ones.
   /// @param out receives the game.
   /// @param filter called on the tags before the moves are parsed; null accepts every game.
-  /// @return false at the end of the stream.
+  /// @return false at the end of the input.
+  /// @throws io_error on a read error; format_error on corrupt or truncated zstd data.
   bool next(pgn_game& out, const tag_filter& filter = nullptr) {
     while (next_raw(m_raw)) {
       if (m_raw.error.empty() && filter && !filter(m_raw.tags)) {
@@ -397,15 +329,15 @@ class pgn_reader {
 
   /// @brief Reads the next game, throwing on a malformed one (no skipping).
   /// @param out receives the game.
-  /// @return false at the end of the stream.
-  /// @throws parse_error for a malformed game.
+  /// @return false at the end of the input.
+  /// @throws parse_error for a malformed game (the reader is then past it).
   bool next_strict(pgn_game& out) {
     if (!next_raw(m_raw)) return false;
     parse(m_raw, out);
     return true;
   }
 
-  /// @brief Games split off the stream so far (good, bad and filtered).
+  /// @brief Games split off the input so far (good, bad and filtered).
   /// @return the count.
   [[nodiscard]] std::size_t games_seen() const noexcept { return m_games; }
   /// @brief Malformed games skipped by @ref next.
@@ -417,80 +349,40 @@ class pgn_reader {
   /// @brief The message of the last malformed game skipped.
   /// @return the message, empty when none.
   [[nodiscard]] const std::string& last_error() const noexcept { return m_last_error; }
-  /// @brief Lines read so far.
+  /// @brief Lines read so far: those before the line where reading resumes.
   /// @return the count.
-  [[nodiscard]] std::size_t lines_read() const noexcept { return m_line_number; }
+  [[nodiscard]] std::size_t lines_read() const noexcept { return m_scan.line() - 1; }
+  /// @brief Whether the input is zstd-compressed.
+  /// @return true for `.pgn.zst` content.
+  [[nodiscard]] bool compressed() const noexcept { return m_scan.compressed(); }
 
  private:
+  // Small reads keep a reader's memory near one game, as the line reader it replaced did.
+  static constexpr std::size_t chunk_size = std::size_t{64} << 10;
+
   [[noreturn]] void fail(const pgn_raw_game& raw, std::size_t line, std::size_t col, const std::string& why) const {
     throw parse_error(m_source, line, col, "game " + std::to_string(raw.number) + ": " + why);
-  }
-  static bool is_blank(const std::string& s) noexcept {
-    for (const char c : s)
-      if (c != ' ' && c != '\t' && c != '\r') return false;
-    return true;
-  }
-  static char first_non_space(const std::string& s) noexcept {
-    for (const char c : s)
-      if (c != ' ' && c != '\t') return c;
-    return '\0';
   }
   static std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\n' || s.front() == '\r' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t')) s.remove_suffix(1);
     return s;
   }
-  bool get_line() {
-    if (m_pending) {
-      m_pending = false;
-      return true;
-    }
-    if (!std::getline(m_in, m_line)) return false;
-    if (!m_line.empty() && m_line.back() == '\r') m_line.pop_back();
-    ++m_line_number;
-    return true;
-  }
-  void unget_line() noexcept { m_pending = true; }
-
-  // Parses `[Name "value"]`; records the first problem in the raw game instead of throwing, so
-  // that the reader can resynchronise at the next game.
-  void parse_tag_line(const std::string& line, pgn_raw_game& out) {
-    auto bad = [&](const std::string& why) {
-      out.error = "bad tag line '" + line + "': " + why;
-      out.error_line = m_line_number;
-    };
-    std::size_t i = line.find('[') + 1;
-    while (i < line.size() && line[i] == ' ') ++i;
-    const std::size_t name_start = i;
-    while (i < line.size() && (std::isalnum(static_cast<unsigned char>(line[i])) || line[i] == '_')) ++i;
-    if (i == name_start) return bad("missing tag name");
-    const std::string name = line.substr(name_start, i - name_start);
-    while (i < line.size() && line[i] == ' ') ++i;
-    if (i >= line.size() || line[i] != '"') return bad("expected '\"' after the tag name");
-    ++i;
+  // A tag value as written, with the PGN escapes \" and \\ decoded.
+  static std::string unescape(std::string_view raw) {
     std::string value;
-    for (;; ++i) {
-      if (i >= line.size()) return bad("unterminated tag value");
-      if (line[i] == '\\' && i + 1 < line.size() && (line[i + 1] == '"' || line[i + 1] == '\\')) {
-        value += line[++i];
-      } else if (line[i] == '"') {
-        break;
-      } else {
-        value += line[i];
-      }
+    value.reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 1 < raw.size() && (raw[i + 1] == '"' || raw[i + 1] == '\\')) ++i;
+      value += raw[i];
     }
-    ++i;
-    while (i < line.size() && line[i] == ' ') ++i;
-    if (i >= line.size() || line[i] != ']') return bad("expected ']'");
-    out.tags.set(name, value);
+    return value;
   }
 
-  std::istream& m_in;
+  pgn_scanner m_scan;
+  pgn_game_view m_view;
   std::string m_source;
   pgn_read_options m_options;
-  std::string m_line;
-  bool m_pending = false;
-  std::size_t m_line_number = 0;
   std::size_t m_games = 0;
   std::size_t m_bad = 0;
   std::size_t m_filtered = 0;
