@@ -131,7 +131,7 @@ struct pgn_read_options {
 
 /// @brief Reads games one at a time from a stream or a file (constant memory: one game at a time).
 ///
-/// Built on the library's one PGN splitter, @ref pgn_scanner: the scanner splits the input into
+/// Built on the library's one PGN splitter, @ref pgn_scanner, which splits the input into
 /// games and checks their structure (tags, comments, variations), and the reader then reads each
 /// game's movetext again with the same lexer, playing the moves from the `FEN` tag's position (or
 /// the standard one). Malformed games are skipped and counted by @ref next, or thrown by

@@ -6,8 +6,8 @@
 /// file into games, their tags and their main-line SAN moves (comments, variations, NAGs, move
 /// numbers, `%` escape lines and `!?` annotations removed) without checking legality, so it runs
 /// at memory speed. Two users sit on top of it: dataset ingestion (pgn_dataset.hpp) takes the SAN
-/// words as they are, and the full @ref pgn_reader (pgn.hpp) takes each game's movetext and reads
-/// it again with the same @ref detail::pgn_lexer, this time playing the moves on a board.
+/// words as they are, and the full `pgn_reader` (pgn.hpp) takes each game's movetext and reads
+/// it again with the same lexer (`detail::pgn_lexer`), this time playing the moves on a board.
 #pragma once
 
 #include <algorithm>

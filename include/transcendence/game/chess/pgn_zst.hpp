@@ -1,6 +1,6 @@
 /// @file
 /// @brief Reading Lichess dumps: `.pgn` or zstd-compressed `.pgn.zst`, streamed in constant
-/// memory through the library's one zstd decoder, @ref text_source.
+/// memory through the library's one zstd decoder, `text_source` (core/text_source.hpp).
 #pragma once
 
 #include <cstddef>
@@ -15,7 +15,7 @@
 
 namespace transcendence {
 
-/// @brief A read-only stream buffer over a @ref text_source: it decompresses a zstd stream on the
+/// @brief A read-only stream buffer over a @ref text_source, which decompresses a zstd stream on the
 /// fly (plain text passes through unchanged).
 ///
 /// Memory stays constant: the source's input block and one 128 KiB output block whatever the
