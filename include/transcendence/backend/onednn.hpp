@@ -281,6 +281,15 @@ class onednn_backend {
     buffer_type() = default;
     /// @brief Number of floats held. @return the size.
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+    /// @brief Takes the storage; @p other is left empty (size 0), as a default one.
+    buffer_type(buffer_type&& other) noexcept
+        : m_data(std::move(other.m_data)), m_size(std::exchange(other.m_size, 0)) {}
+    /// @brief Frees this buffer's storage and takes @p other's; @p other is left empty. @return *this.
+    buffer_type& operator=(buffer_type&& other) noexcept {
+      m_data = std::move(other.m_data);
+      m_size = std::exchange(other.m_size, 0);
+      return *this;
+    }
 
    private:
     friend class onednn_backend;
@@ -296,6 +305,15 @@ class onednn_backend {
     index_buffer_type() = default;
     /// @brief Number of ids held. @return the size.
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
+    /// @brief Takes the storage; @p other is left empty (size 0), as a default one.
+    index_buffer_type(index_buffer_type&& other) noexcept
+        : m_data(std::move(other.m_data)), m_size(std::exchange(other.m_size, 0)) {}
+    /// @brief Frees this buffer's storage and takes @p other's; @p other is left empty. @return *this.
+    index_buffer_type& operator=(index_buffer_type&& other) noexcept {
+      m_data = std::move(other.m_data);
+      m_size = std::exchange(other.m_size, 0);
+      return *this;
+    }
 
    private:
     friend class onednn_backend;
