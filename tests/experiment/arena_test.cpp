@@ -6,6 +6,7 @@
 #include <cmath>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -247,6 +248,44 @@ BOOST_AUTO_TEST_CASE(a_player_that_throws_fails_its_episode) {
     BOOST_TEST((r.end == episode_end::failure));
     BOOST_TEST(r.faulty_seat == 0);
     BOOST_TEST(r.result == 0.0);
+  }
+}
+
+// A player that fails (an engine that never answers, say) is asked once, not once per episode:
+// a timeout per episode would stall a stage for minutes without a word.
+BOOST_AUTO_TEST_CASE(a_player_that_failed_is_not_asked_again_and_is_reported_once) {
+  struct counting_thrower : basic_player<race_game> {
+    std::atomic<int>* asked;
+    explicit counting_thrower(std::atomic<int>* a) : asked(a) {}
+    std::string name() const override { return "broken"; }
+    action_choice<race_game> choose(const episode_view<race_game>&) override {
+      ++*asked;
+      throw std::runtime_error("no uciok within 10 s");
+    }
+  };
+  for (std::size_t threads : {1U, 3U}) {
+    std::atomic<int> asked{0};
+    std::vector<participant<race_game>> players{uniform_player<race_game>::spec("random"),
+                                                {"broken", [&asked] { return std::make_unique<counting_thrower>(&asked); }}};
+    auto c = quiet<race_game>(threads);
+    std::vector<std::string> reported;
+    c.on_failure = [&](const std::string& who, const std::string& detail) { reported.push_back(who + ": " + detail); };
+    const auto records = run_episodes(race_game{}, players, {{0, 1, 12}}, c);
+    BOOST_REQUIRE_EQUAL(records.size(), 12U);
+    BOOST_TEST(asked.load() >= 1);
+    BOOST_TEST(asked.load() <= static_cast<int>(threads));  // at most the episodes already running
+    BOOST_REQUIRE_EQUAL(reported.size(), 1U);
+    BOOST_TEST(contains(reported[0], "no uciok"), reported[0]);
+    std::size_t not_asked = 0;
+    for (const auto& r : records) {
+      BOOST_TEST((r.end == episode_end::failure));
+      BOOST_TEST(r.seats.at(static_cast<std::size_t>(r.faulty_seat)) == 1U);  // charged to the broken player
+      BOOST_TEST(r.result == (r.faulty_seat == 0 ? 0.0 : 1.0));
+      not_asked += contains(r.detail, "not asked") ? 1 : 0;
+    }
+    BOOST_TEST(not_asked == 12U - static_cast<std::size_t>(asked.load()));
+    const episode_tally t = tally_of(race_game{}, std::span<const episode_record<race_game>>(records), 1);
+    BOOST_TEST(t.failures == 12U);
   }
 }
 

@@ -52,7 +52,7 @@ inline double expected_score_from_cp(double cp) noexcept { return 1.0 / (1.0 + s
 /// @param history moves from the standard start position.
 /// @param limit the search limit (a depth limit, so that every root move is searched).
 /// @return the judged position; moves the engine did not report are appended last with the worst score seen.
-/// @throws engine_error when the engine fails.
+/// @throws engine_error when the engine fails, names an illegal move or gives no line at all.
 inline analysed_position analyse_position(uci_engine& engine, std::span<const move> history, const uci_limit& limit) {
   analysed_position out;
   out.history.assign(history.begin(), history.end());
@@ -70,8 +70,10 @@ inline analysed_position analyse_position(uci_engine& engine, std::span<const mo
     move m{};
     try {
       m = parse_uci(pos, line.move());
-    } catch (const error&) {
-      continue;
+    } catch (const error& e) {
+      // Stockfish's lines always start with a legal move: anything else is a broken or lying
+      // engine, and judging models by it would be silently wrong.
+      throw engine_error("the engine's analysis of " + out.fen + " names the illegal move '" + line.move() + "' (" + e.what() + ")");
     }
     if (std::find(out.moves.begin(), out.moves.end(), m) != out.moves.end()) continue;
     const double s = line.wdl ? line.wdl->expected_score() : expected_score_from_cp(line.score.centipawns(100000));
@@ -79,6 +81,7 @@ inline analysed_position analyse_position(uci_engine& engine, std::span<const mo
     out.expected_score.push_back(s);
     worst = std::min(worst, s);
   }
+  if (out.moves.empty() && !legal.empty()) throw engine_error("the engine gave no analysis line for " + out.fen);
   for (move m : legal)
     if (std::find(out.moves.begin(), out.moves.end(), m) == out.moves.end()) {
       out.moves.push_back(m);

@@ -20,8 +20,9 @@ namespace transcendence {
 /// The engine process starts at the first move (so a tournament worker that never meets this
 /// player never starts it) and lives as long as the player: one process serves one game at a
 /// time. A crashed engine is restarted by @ref uci_engine and the move is searched again; an
-/// engine that hangs or keeps crashing raises @ref engine_error, which the arena scores as a loss
-/// of this player (PGN termination "abandoned").
+/// engine that hangs, keeps crashing, or answers no move or an illegal one raises
+/// @ref engine_error: the arena records a failure of this player (PGN termination "abandoned")
+/// and does not ask it again, and the experiment does not rate a player that failed.
 ///
 /// Threads defaults to 1: with a node or depth limit a single-threaded Stockfish is deterministic
 /// given the position (its hash is cleared by `ucinewgame` before each game); Skill Level below
@@ -59,8 +60,9 @@ class engine_player : public arena_player {
 
   /// @brief Searches the current position and plays the engine's best move.
   /// @param game the game so far.
-  /// @return the move (the arena checks it; an engine answering nothing forfeits).
-  /// @throws engine_error when the engine cannot be started, hangs or keeps crashing.
+  /// @return the move.
+  /// @throws engine_error when the engine cannot be started, hangs, keeps crashing, or answers no
+  /// move or an illegal one.
   move_choice choose(const game_view& game) override {
     if (!m_engine) {
       m_engine = std::make_unique<uci_engine>(m_config);
@@ -70,11 +72,16 @@ class engine_player : public arena_player {
     m_uci_moves.clear();
     for (const move m : game.moves) m_uci_moves.push_back(to_uci(m));
     const uci_search_result r = m_engine->go(game.start_fen, m_uci_moves, m_limit);
-    if (r.best_move.empty()) return move_choice::of_text("(none)");
+    // The arena only asks in a position with legal moves: an engine that answers none, or an
+    // illegal or garbled one, is broken (a wrong binary, a lying wrapper), not a weak player. It
+    // fails, so its games are not scored as if it had played.
+    const std::string fen = to_fen(game.state.pos);
+    if (r.best_move.empty() || r.best_move == "(none)" || r.best_move == "0000")
+      throw engine_error(m_name + ": the engine answered no move in " + fen + ", which has legal moves");
     try {
       return move_choice::of(parse_uci(game.state.pos, r.best_move));
-    } catch (const parse_error&) {
-      return move_choice::of_text(r.best_move);  // an illegal engine move: the arena forfeits it
+    } catch (const parse_error& e) {
+      throw engine_error(m_name + ": the engine answered the illegal move '" + r.best_move + "' in " + fen + " (" + e.what() + ")");
     }
   }
 

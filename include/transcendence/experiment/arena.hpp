@@ -330,13 +330,19 @@ struct arena_config {
   bool progress = true;                 ///< Show a progress bar with ETA.
   std::string label = "episodes";       ///< Label of the progress bar.
   std::function<void(const episode_record<G>&)> on_episode;  ///< Called after each episode, one at a time.
+  /// Called once per player, at its first failure (its name and the episode's detail), one at a
+  /// time: a failed player is not asked again in this schedule (see @ref run_episodes).
+  std::function<void(const std::string&, const std::string&)> on_failure;
 };
 
 /// @brief Plays a schedule: episodes in parallel, each worker with its own player instances.
 ///
 /// Episode i of the expanded schedule gets the seed `rng(seed).fork(i)`, so results do not depend
 /// on the thread count (for players whose only randomness is their seed). A player's fault loses
-/// its episode; any other error stops the schedule and is rethrown.
+/// its episode; any other error stops the schedule and is rethrown. A player that *failed* (threw:
+/// an engine that crashed, hung or never started) is not asked again: its later episodes are
+/// recorded at once as failures of that seat, without a move, so that an engine that never answers
+/// costs one timeout per worker instead of one per episode.
 /// @tparam G the game domain.
 /// @param domain the rules (shared, const).
 /// @param players the participants.
@@ -385,7 +391,22 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
   std::exception_ptr first_error;
   std::atomic<std::size_t> next{0};
   std::atomic<bool> stop{false};
+  std::vector<std::string> failed(players.size());  // first failure's detail; guarded by done_mutex
   const rng base(config.seed);
+  // The record of an episode not played because one of its players failed earlier.
+  auto not_played = [&](std::size_t i, const episode_settings<G>& s, std::size_t seat) {
+    episode_record<G> r;
+    r.episode_index = i;
+    r.seats = s.seats;
+    r.illegal_attempts.assign(seats, 0);
+    rng start_gen = rng(s.seed).fork(1000);
+    r.start = s.opening.start ? *s.opening.start : domain.initial_state(start_gen);
+    r.end = episode_end::failure;
+    r.faulty_seat = static_cast<int>(seat);
+    r.result = seats == 1 ? config.forfeit_reward : (seat == 0 ? 0.0 : 1.0);
+    r.detail = players[s.seats[seat]].name + " not asked: it failed in an earlier episode (" + failed[s.seats[seat]] + ")";
+    return r;
+  };
   auto worker = [&] {
     std::vector<std::unique_ptr<basic_player<G>>> mine(players.size());
     std::vector<basic_player<G>*> seated(seats);
@@ -410,8 +431,21 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
         s.forfeit_reward = config.forfeit_reward;
         s.seats = p.seats;
         if (p.opening != std::size_t(-1)) s.opening = config.openings[p.opening];
-        episode_record<G> r = play_episode<G>(domain, std::span<basic_player<G>* const>(seated), s);
+        std::optional<std::size_t> skip;
+        {
+          std::lock_guard lock(done_mutex);
+          for (std::size_t k = 0; k < seats && !skip; ++k)
+            if (!failed[p.seats[k]].empty()) skip = k;
+        }
+        episode_record<G> r = skip ? not_played(i, s, *skip) : play_episode<G>(domain, std::span<basic_player<G>* const>(seated), s);
         std::lock_guard lock(done_mutex);
+        if (r.end == episode_end::failure && r.faulty_seat >= 0 && !skip) {
+          const std::size_t who = p.seats[static_cast<std::size_t>(r.faulty_seat)];
+          if (failed[who].empty()) {
+            failed[who] = r.detail;
+            if (config.on_failure) config.on_failure(players[who].name, r.detail);
+          }
+        }
         if (config.on_episode) config.on_episode(r);
         out[i] = std::move(r);
         bar.advance(1);
