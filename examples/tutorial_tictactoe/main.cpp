@@ -182,9 +182,16 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 1;
   bool check = false;
   app.add_option("--out", out, "output directory")->capture_default_str();
-  app.add_option("--seed", seed, "seed of every random choice")->capture_default_str();
+  app.add_option("--seed", seed, "seed of every random choice")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--check", check, "verify the outputs and that every outcome agrees with its prediction (exit 1 if not)");
-  CLI11_PARSE(app, argc, argv);
+  app.footer("Exit codes: 0 success, 1 --check found a problem, 2 input/output error, 3 invalid configuration.");
+  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "tutorial_tictactoe", e.what());
+    return 3;
+  }
   try {
     using experiment = tr::experiment<tictactoe, tictactoe_tokens, biased_experts>;
     experiment::settings s;
@@ -232,10 +239,10 @@ int main(int argc, char** argv) {
     int problems = 0;
     const auto report = e.report();
     for (const auto& d : report.at("datasets")) {
-      const bool agrees = d.at("prediction_agrees").get<bool>();
+      const bool agrees = d.at("prediction_agrees") == true;  // null: no verdict (an unanchored pool)
       std::printf("%s %s: predicted %s, %s\n", agrees ? "PASS" : "FAIL", d.at("name").get<std::string>().c_str(),
                   d.at("predicted_to_transcend").get<bool>() ? "to transcend" : "not to transcend",
-                  d.at("transcended").get<bool>() ? "transcended" : "did not transcend");
+                  d.at("transcended").is_null() ? "no verdict" : d.at("transcended") == true ? "transcended" : "did not transcend");
       problems += agrees ? 0 : 1;
     }
     std::printf("report: %s/report.md\n", out.c_str());

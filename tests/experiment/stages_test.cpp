@@ -272,6 +272,38 @@ BOOST_AUTO_TEST_CASE(check_counts_the_stages_that_fail) {
   BOOST_TEST(!contains(text, "stage train"), text);
 }
 
+// Complete but provisional outputs (ratings without their anchor): verified like any others,
+// noted by check() without failing, and redone by the next run.
+BOOST_AUTO_TEST_CASE(a_provisional_stage_is_redone_by_the_next_run_and_check_notes_it) {
+  temp_dir dir;
+  pipeline p{dir.path, {}, {}};
+  {
+    stage_runner r(dir.path, names, parts());
+    for (const std::string& s : names)
+      r.run(s, [&] {
+        ++p.calls[s];
+        if (s == "train") r.provisional("train", "the anchor did not play");
+        const fs::path file = dir.path / pipeline::file_of(s);
+        write_file_atomic(file, pipeline::content_of(s));
+        return std::vector<fs::path>{file};
+      });
+    int failures = -1;
+    const std::string text = check_output(r, failures);
+    BOOST_TEST(failures == 0);
+    BOOST_TEST(text.find("note: stage train is provisional: the anchor did not play") != std::string::npos, text);
+    std::string why;
+    BOOST_TEST(!r.verified("train", &why));
+    BOOST_TEST(why == "provisional: the anchor did not play");
+  }
+  const auto before = p.calls;
+  stage_runner r(dir.path, names, parts());
+  p.run(r);
+  BOOST_TEST(reruns(before, p.calls, "data") == 0);
+  BOOST_TEST(reruns(before, p.calls, "train") == 1);
+  BOOST_TEST(r.verified("train"));
+  BOOST_CHECK_THROW(r.provisional("nope", "x"), config_error);
+}
+
 BOOST_AUTO_TEST_CASE(force_reruns_that_stage_and_the_later_ones) {
   temp_dir dir;
   pipeline p{dir.path, {}, {}};

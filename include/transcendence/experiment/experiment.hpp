@@ -228,7 +228,9 @@ class experiment {
                        const std::vector<std::string>& names)>
         write_episodes;
     std::string episodes_extension = "txt";  ///< Extension of the episode files.
-    /// The domain's analysis stage (stored under "domain" in analysis.json).
+    /// The domain's analysis stage (stored under "domain" in analysis.json). A string member
+    /// "provisional" in its result (say, an engine failed, so an analysis was skipped) makes the
+    /// stage provisional: the next run redoes it.
     std::function<nlohmann::json(const experiment&)> analyse;
     /// What the analysis depends on (enters the analyse stage's fingerprint).
     nlohmann::json analyse_fingerprint = nullptr;
@@ -364,10 +366,11 @@ class experiment {
       char a[48], b[48];
       std::snprintf(a, sizeof a, "%.4g [%.4g, %.4g]", cap.rating, cap.lower, cap.upper);
       std::snprintf(b, sizeof b, "%.4g [%.4g, %.4g]", best.rating, best.lower, best.upper);
+      const bool verdict = !d.at("transcended").is_null();
       std::fprintf(out, "%-20s %-22s %-22s %-12s %s%s\n", d.at("name").get<std::string>().c_str(), a, b,
                    d.at("predicted_to_transcend").get<bool>() ? "transcends" : "does not",
-                   d.at("transcended").get<bool>() ? "transcended" : "did not transcend",
-                   d.at("prediction_agrees").get<bool>() ? "" : "  (disagrees with the prediction)");
+                   !verdict ? "no verdict (unanchored)" : d.at("transcended").get<bool>() ? "transcended" : "did not transcend",
+                   !verdict || d.at("prediction_agrees").get<bool>() ? "" : "  (disagrees with the prediction)");
     }
     std::fprintf(out, "\nreport: %s\n", (m_s.out / "report.md").c_str());
   }
@@ -399,6 +402,12 @@ class experiment {
         }
         for (double tau : m_s.taus)
           if (!seen.count(tau)) fail(name + ": temperature " + std::to_string(tau) + " missing");
+        if (d.at("transcended").is_null()) {
+          if (j.at("anchored").get<bool>() || m_domain.seats() == 1) fail(name + ": no verdict although the pool is anchored");
+          if (!d.at("prediction_agrees").is_null()) fail(name + ": prediction_agrees without a verdict");
+          continue;
+        }
+        if (!j.at("anchored").get<bool>() && m_domain.seats() == 2) fail(name + ": a verdict from an unanchored pool");
         if (d.at("transcended").get<bool>() != any) fail(name + ": the transcended flag disagrees with the intervals");
         if (d.at("prediction_agrees").get<bool>() != (d.at("predicted_to_transcend").get<bool>() == any))
           fail(name + ": prediction_agrees is inconsistent");
@@ -511,6 +520,11 @@ class experiment {
     if (openings) c.openings = m_s.openings;
     c.progress = m_s.progress;
     c.label = label;
+    // Said at once: a failed player is not asked again, and a silent stall is worse than a line.
+    c.on_failure = [label](const std::string& who, const std::string& detail) {
+      std::fprintf(stderr, "\n  %s: %s failed, is not asked again and will not be rated: %s\n", label.c_str(), who.c_str(),
+                   detail.c_str());
+    };
     return c;
   }
 
@@ -541,6 +555,12 @@ class experiment {
     if (!m_h.ladder) return out;
     for (const ladder_entry& l : m_h.ladder(m_s.datasets.front()))
       if (l.anchor) out.emplace_back(l.player.name, *l.anchor);
+    return out;
+  }
+
+  std::string anchor_names() const {
+    std::string out;
+    for (const auto& [name, rating] : anchors()) out += (out.empty() ? "" : ", ") + name;
     return out;
   }
 
@@ -735,6 +755,8 @@ class experiment {
       j["failed_players"] = failed;
       j["results"] = results;
       write_json_file(folder / "ladder.json", j);
+      if (!table.anchored && !anchors().empty())
+        m_runner.provisional("gate", d.name + ": no anchor played (" + anchor_names() + "), so its ratings are relative");
       const std::string file = "ladder." + m_h.episodes_extension;
       write_episodes(folder / file, episodes, names);
       outputs.push_back(folder / "ladder.json");
@@ -876,6 +898,10 @@ class experiment {
     nlohmann::json j;
     j["system"] = table.system;
     j["anchored"] = table.anchored;
+    if (!table.anchored && !anchors().empty()) {
+      j["unanchored_because"] = "no anchor played a rated game: " + anchor_names() + " failed or was not scheduled";
+      m_runner.provisional("rate", "no anchor played (" + anchor_names() + ")");
+    }
     j["results"] = rated.size();
     j["players"] = players;
     write_json_file(m_s.out / "ratings.json", j);
@@ -885,6 +911,8 @@ class experiment {
   std::vector<std::filesystem::path> stage_analyse() {
     nlohmann::json j;
     j["domain"] = m_h.analyse ? m_h.analyse(*this) : nlohmann::json(nullptr);
+    if (j["domain"].is_object() && j["domain"].contains("provisional") && j["domain"]["provisional"].is_string())
+      m_runner.provisional("analyse", j["domain"]["provisional"].get<std::string>());
     write_json_file(m_s.out / "analysis.json", j);
     return {m_s.out / "analysis.json"};
   }
@@ -954,12 +982,17 @@ class experiment {
     j["title"] = m_s.title;
     j["rating_system"] = ratings.at("system");
     j["anchored"] = anchored;
+    // A two-seat pool that no anchor pinned gives no verdict: the anchor failed or is missing, so
+    // something in the setup is broken and the run must say so rather than claim a result.
+    const bool verdict = anchored || m_domain.seats() == 1;
+    if (!verdict) j["no_verdict"] = "the ratings are unanchored (no anchor player played a rated game): no transcended verdict";
     j["policies"] = m_s.policy_names;
     nlohmann::json ds = nlohmann::json::array();
     std::string md = "# " + m_s.title + "\n\n";
     md += "Ratings: " + ratings.at("system").get<std::string>() +
           (anchored ? " (anchored)" : m_domain.seats() == 2 ? " — **unanchored**: no anchor player played, so the numbers are "
-                                                             "relative to this pool only" : "") +
+                                                             "relative to this pool only and no dataset gets a verdict (the "
+                                                             "stages that rated are provisional: the next run redoes them)" : "") +
           ". A model *transcends* when, at some τ < 1, its whole 95% interval lies above its best expert's (the cap).\n\n";
     md += "## Prediction next to outcome\n\n| dataset | predicted | why | outcome | agrees |\n|---|---|---|---|---|\n";
     std::size_t i = 0;
@@ -970,10 +1003,14 @@ class experiment {
       dj["predicted_to_transcend"] = d.predicted_to_transcend;
       dj["prediction"] = d.prediction;
       dj["prediction_agrees"] = t == d.predicted_to_transcend;
+      if (!verdict) {
+        dj["transcended"] = nullptr, dj["prediction_agrees"] = nullptr;
+        if (dj.contains("secondary")) dj["secondary"]["transcended"] = nullptr;
+      }
       ds.push_back(dj);
       md += "| " + r.name + " | " + (d.predicted_to_transcend ? "transcends" : "does not transcend") + " | " + d.prediction +
-            " | " + (t ? "transcended" : "did not transcend") + " | " + (t == d.predicted_to_transcend ? "yes" : "**NO**") +
-            " |\n";
+            " | " + (!verdict ? "no verdict (unanchored)" : t ? "transcended" : "did not transcend") + " | " +
+            (!verdict ? "—" : t == d.predicted_to_transcend ? "yes" : "**NO**") + " |\n";
     }
     j["datasets"] = ds;
     nlohmann::json stages = nlohmann::json::object();

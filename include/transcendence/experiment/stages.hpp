@@ -158,10 +158,23 @@ class stage_runner {
         if (bytes != f.at("bytes").get<std::uint64_t>() || crc != f.at("crc32").get<std::uint32_t>())
           return fail(p.string() + " changed since the stage wrote it (size or CRC-32)");
       }
+      if (j.contains("provisional")) return fail(provisional_prefix + j.at("provisional").get<std::string>());
     } catch (const std::exception& e) {
       return fail(std::string("unreadable manifest: ") + e.what());
     }
     return true;
+  }
+
+  /// @brief Marks a running stage's outputs as provisional: they are recorded and verified like
+  /// any others, but the next run redoes the stage. For results that are complete yet worse than
+  /// the configuration asks, e.g. ratings whose anchor engine failed: once the engine works, they
+  /// must not be kept as up to date. `--check` reports them as a note, not a failure.
+  /// @param stage the stage (call it from that stage's body).
+  /// @param why what was missing (recorded in the manifest and printed; several calls add up).
+  /// @throws config_error on an unknown stage.
+  void provisional(const std::string& stage, const std::string& why) {
+    std::string& all = m_provisional[m_stages.at(index(stage))];
+    all += (all.empty() ? "" : "; ") + why;
   }
 
   /// @brief Whether a stage's body may continue earlier work (a checkpoint of the same
@@ -220,6 +233,7 @@ class stage_runner {
       return;
     }
     m_first_forced = std::min(m_first_forced, i + 1);  // a stage that reruns invalidates the later ones
+    m_provisional.erase(stage);
     const bool resuming = interrupted_here(stage);
     m_resume[stage] = resuming || i < m_user_forced_from;
     std::filesystem::create_directories(m_out / "stages");
@@ -241,6 +255,11 @@ class stage_runner {
       files.push_back({{"path", std::filesystem::relative(p, m_out).string()}, {"bytes", bytes}, {"crc32", crc}});
     }
     j["outputs"] = files;
+    if (const auto it = m_provisional.find(stage); it != m_provisional.end()) {
+      j["provisional"] = it->second;
+      std::fprintf(stderr, "[%zu/%zu] %s: provisional (%s): the next run redoes it\n", i + 1, m_stages.size(), stage.c_str(),
+                   it->second.c_str());
+    }
     write_json_file(manifest_path(stage), j);
     std::filesystem::remove(marker_path(stage));
     m_seconds[stage] = secs;
@@ -250,20 +269,24 @@ class stage_runner {
 
   /// @brief Verifies every stage's manifest and outputs (`--check`): prints one line per problem.
   /// @param out where to print.
-  /// @return the number of stages that do not verify.
+  /// @return the number of stages that do not verify (a provisional stage is a note, not a failure).
   int check(std::FILE* out) const {
     int failures = 0;
     for (const auto& s : m_stages) {
       std::string why;
-      if (!verified(s, &why)) {
-        std::fprintf(out, "CHECK FAILED: stage %s: %s\n", s.c_str(), why.c_str());
-        ++failures;
+      if (verified(s, &why)) continue;
+      if (why.starts_with(provisional_prefix)) {
+        std::fprintf(out, "note: stage %s is %s\n", s.c_str(), why.c_str());
+        continue;
       }
+      std::fprintf(out, "CHECK FAILED: stage %s: %s\n", s.c_str(), why.c_str());
+      ++failures;
     }
     return failures;
   }
 
  private:
+  static constexpr const char* provisional_prefix = "provisional: ";
   [[nodiscard]] std::filesystem::path manifest_path(const std::string& stage) const {
     return m_out / "stages" / (stage + ".json");
   }
@@ -292,6 +315,7 @@ class stage_runner {
   std::set<std::string> m_forced_by_user;
   std::set<std::string> m_skipped;
   std::map<std::string, double> m_seconds;
+  std::map<std::string, std::string> m_provisional;  // stage → what its outputs lack
 };
 
 }  // namespace transcendence
