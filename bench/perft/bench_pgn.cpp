@@ -23,17 +23,8 @@ using clock_type = std::chrono::steady_clock;
 double since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
 }  // namespace
 
-int main(int argc, char** argv) {
+static void bench(int games, int max_plies, std::uint64_t seed) {
   using namespace transcendence;
-  CLI::App app{"SAN parsing and PGN reading throughput"};
-  int games = 20000;
-  int max_plies = 80;
-  std::uint64_t seed = 1;
-  app.add_option("--games", games, "random games to generate")->check(CLI::PositiveNumber);
-  app.add_option("--max-plies", max_plies, "longest game (Lichess games average about 70 plies)")->check(CLI::PositiveNumber);
-  app.add_option("--seed", seed, "seed of the random games");
-  CLI11_PARSE(app, argc, argv);
-
   // Random legal games, with SAN for every move.
   rng gen(seed);
   std::vector<position> positions;
@@ -111,5 +102,30 @@ int main(int argc, char** argv) {
     std::printf("pgn_zst_read %.0f games_per_s %.1f mb_per_s (uncompressed)\n", static_cast<double>(n) / s, mb / s);
   }
   std::printf("checksum %zu\n", checksum);
+}
+
+int main(int argc, char** argv) {
+  CLI::App app{"SAN parsing and PGN reading throughput"};
+  int games = 20000;
+  int max_plies = 80;
+  std::uint64_t seed = 1;
+  app.add_option("--games", games, "random games to generate")->check(CLI::Range(1, 10000000));
+  app.add_option("--max-plies", max_plies, "longest game (Lichess games average about 70 plies)")->check(CLI::Range(1, 100000));
+  app.add_option("--seed", seed, "seed of the random games")->check(CLI::NonNegativeNumber);
+  app.footer("Exit codes: 0 success, 2 a file could not be written or read back, 3 invalid configuration.");
+  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "bench_pgn: %s (--help lists the flags)\n", e.what());
+    return 3;
+  }
+  try {
+    bench(games, max_plies, seed);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_pgn: %s\n", e.what());
+    return 2;
+  }
   return 0;
 }
+

@@ -329,15 +329,22 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-bf16", opt.bf16, "skip the bf16 measurements");
   app.add_flag("!--no-pytorch", opt.pytorch, "skip PyTorch (ratios become nan)");
   app.add_flag("--profile", opt.profile, "print where the time of an f32 training step goes");
-  app.add_option("--train-reps", opt.train_reps, "timed training steps per measurement (median)");
-  app.add_option("--decode-tokens", opt.decode_tokens, "tokens generated per decoding repetition");
-  app.add_option("--decode-reps", opt.decode_reps, "decoding repetitions (median)");
-  app.add_option("--configs", opt.configs, "which configs to run (a, b)");
+  app.add_option("--train-reps", opt.train_reps, "timed training steps per measurement (median)")->check(CLI::Range(1, 10000));
+  app.add_option("--decode-tokens", opt.decode_tokens, "tokens generated per decoding repetition")->check(CLI::Range(1, 100000));
+  app.add_option("--decode-reps", opt.decode_reps, "decoding repetitions (median)")->check(CLI::Range(1, 10000));
+  app.add_option("--configs", opt.configs, "which configs to run (a, b)")->check(CLI::IsMember({"a", "b"}));
   app.add_option("--python", opt.python, "Python interpreter with torch 1.13");
   app.add_option("--script", opt.script, "path of pytorch_gpt.py");
-  app.add_option("--peak", opt.peak_gflops, "f32 peak GFLOP/s to compare against");
-  app.add_option("--seed", opt.seed, "seed of weights and tokens");
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--peak", opt.peak_gflops, "f32 peak GFLOP/s to compare against")->check(CLI::PositiveNumber);
+  app.add_option("--seed", opt.seed, "seed of weights and tokens")->check(CLI::NonNegativeNumber);
+  app.footer("Exit codes: 0 success, 2 a run failed (PyTorch, the backend, a file), 3 invalid configuration.");
+  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "bench_transformer", e.what());
+    return 3;
+  }
   if (opt.quick) {
     opt.train_reps = 2;
     opt.train_warmup = 1;
@@ -409,7 +416,7 @@ int main(int argc, char** argv) {
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_transformer: %s\n", e.what());
-    return 1;
+    return 2;
   }
   std::printf("min_train_ratio %.3f\n", min_train_ratio);
   return 0;

@@ -643,7 +643,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out_dir,
                  "directory for CSV, JSON, .npy grids and plots (the pipeline's stages under <out>/pipeline/)")
       ->capture_default_str();
-  app.add_option("--seed", seed, "seed of every random choice")->capture_default_str();
+  app.add_option("--seed", seed, "seed of every random choice")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--check", check,
                "reduced size; one PASS/FAIL line per proposition and per pipeline setting, exit 1 on a failure");
   app.add_flag("--no-plot", no_plot, "do not call gnuplot");
@@ -664,7 +664,13 @@ int main(int argc, char** argv) {
       "\n"
       "Exit codes: 0 every check passed; 1 a check failed (a FAIL line); 2 an input/output error (e.g. --out cannot be\n"
       "created or written); 3 an invalid configuration; 4 any other error. Errors are one line on standard error.");
-  CLI11_PARSE(app, argc, argv);
+  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "toy_majority_vote", e.what());
+    return 3;
+  }
 
   try {
     const auto t_start = std::chrono::steady_clock::now();
