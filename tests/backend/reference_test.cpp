@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "backend_ops.hpp"
 #include "transcendence/backend/reference.hpp"
 #include "transcendence/core/random.hpp"
 
@@ -14,11 +15,7 @@ using namespace transcendence;
 
 namespace {
 
-std::vector<float> random_vector(rng& gen, std::size_t n, double scale = 1.0) {
-  std::vector<float> v(n);
-  for (auto& x : v) x = static_cast<float>(gen.normal() * scale);
-  return v;
-}
+using backend_conformance::random_vector;
 
 // Naive row-major gemm in double: the independent oracle for the Eigen implementation.
 void naive_gemm(const gemm_desc& d, const std::vector<float>& a, const std::vector<float>& b, std::vector<float>& c) {
@@ -250,6 +247,49 @@ BOOST_AUTO_TEST_CASE(adamw_matches_the_pytorch_formula) {
   BOOST_TEST(v[0] == v0, boost::test_tools::tolerance(1e-6));
   BOOST_TEST(p[0] == p0, boost::test_tools::tolerance(1e-6));
 }
+
+// The shared op list (backend_ops.hpp) on the reference itself. Comparing it with itself would
+// check nothing, and running it twice would only show that single-threaded loops repeat; what it
+// can be checked against: naive loops, for the products of the list (overlapping and broadcast
+// batches, padded strides, alpha and beta, empty products; not the 60 large random ones, whose
+// naive loops take most of a second in a sanitizer build and add no layout the small ones lack),
+// and the list's check of the memory half.
+
+namespace {
+
+struct reference_under_test {
+  static constexpr const char* name = "reference";
+  static reference_backend backend() { return {}; }
+};
+
+/// Every product case of a family: the reference's gemm against naive_gemm in double.
+auto against_naive_loops() {
+  return [](const auto& c) {
+    if (!c.product) return;  // not a product (e.g. the no-rows case, which only checks C is untouched)
+    const gemm_desc& d = *c.product;
+    reference_backend b;
+    auto got = backend_conformance::run(b, c.inputs, c.ids, c.op);
+    auto want = c.inputs;
+    naive_gemm(d, want[0], want[1], want[2]);
+    backend_ops::clear_padding_nan(got);
+    backend_ops::clear_padding_nan(want);
+    backend_conformance::expect_close(c.name + " vs naive loops", "reference", want, got, 1e-5, 1e-4);
+  };
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(products_against_naive_loops)
+BOOST_AUTO_TEST_CASE(gemm_random_small_rows) { backend_ops::gemm_random_small_rows(against_naive_loops()); }
+BOOST_AUTO_TEST_CASE(gemm_attention_layouts) { backend_ops::gemm_attention_layouts(against_naive_loops()); }
+BOOST_AUTO_TEST_CASE(gemm_decode_shapes_against_a_kv_cache) {
+  backend_ops::gemm_decode_shapes_against_a_kv_cache(against_naive_loops());
+}
+BOOST_AUTO_TEST_CASE(gemm_large_linear_layers) { backend_ops::gemm_large_linear_layers(against_naive_loops()); }
+BOOST_AUTO_TEST_CASE(gemm_empty_and_degenerate) { backend_ops::gemm_empty_and_degenerate(against_naive_loops()); }
+BOOST_AUTO_TEST_SUITE_END()
+
+BACKEND_OPS_CHECK(reference_under_test, buffers_move_and_free)
 
 BOOST_AUTO_TEST_SUITE_END()
 
