@@ -21,7 +21,7 @@ namespace transcendence {
 /// player never starts it) and lives as long as the player: one process serves one game at a
 /// time. A crashed engine is restarted by @ref uci_engine and the move is searched again; an
 /// engine that hangs, keeps crashing, or answers no move or an illegal one raises
-/// @ref engine_error: the arena records a failure of this player (PGN termination "abandoned")
+/// @ref engine_error; the arena records a failure of this player (PGN termination "abandoned")
 /// and does not ask it again, and the experiment does not rate a player that failed.
 ///
 /// Threads defaults to 1: with a node or depth limit a single-threaded Stockfish is deterministic

@@ -281,10 +281,13 @@ class onednn_backend {
     buffer_type() = default;
     /// @brief Number of floats held. @return the size.
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
-    /// @brief Takes the storage; @p other is left empty (size 0), as a default one.
+    /// @brief Takes the storage of another buffer.
+    /// @param other the buffer to take from; left empty (size 0), as a default one.
     buffer_type(buffer_type&& other) noexcept
         : m_data(std::move(other.m_data)), m_size(std::exchange(other.m_size, 0)) {}
-    /// @brief Frees this buffer's storage and takes @p other's; @p other is left empty. @return *this.
+    /// @brief Frees this buffer's storage and takes another's.
+    /// @param other the buffer to take from; left empty (size 0).
+    /// @return this buffer.
     buffer_type& operator=(buffer_type&& other) noexcept {
       m_data = std::move(other.m_data);
       m_size = std::exchange(other.m_size, 0);
@@ -305,10 +308,13 @@ class onednn_backend {
     index_buffer_type() = default;
     /// @brief Number of ids held. @return the size.
     [[nodiscard]] std::size_t size() const noexcept { return m_size; }
-    /// @brief Takes the storage; @p other is left empty (size 0), as a default one.
+    /// @brief Takes the storage of another buffer.
+    /// @param other the buffer to take from; left empty (size 0), as a default one.
     index_buffer_type(index_buffer_type&& other) noexcept
         : m_data(std::move(other.m_data)), m_size(std::exchange(other.m_size, 0)) {}
-    /// @brief Frees this buffer's storage and takes @p other's; @p other is left empty. @return *this.
+    /// @brief Frees this buffer's storage and takes another's.
+    /// @param other the buffer to take from; left empty (size 0).
+    /// @return this buffer.
     index_buffer_type& operator=(index_buffer_type&& other) noexcept {
       m_data = std::move(other.m_data);
       m_size = std::exchange(other.m_size, 0);

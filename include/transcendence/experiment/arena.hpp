@@ -331,7 +331,7 @@ struct arena_config {
   std::string label = "episodes";       ///< Label of the progress bar.
   std::function<void(const episode_record<G>&)> on_episode;  ///< Called after each episode, one at a time.
   /// Called once per player, at its first failure (its name and the episode's detail), one at a
-  /// time: a failed player is not asked again in this schedule (see @ref run_episodes).
+  /// time: a failed player is not asked again in this schedule (see transcendence::run_episodes()).
   std::function<void(const std::string&, const std::string&)> on_failure;
 };
 
