@@ -420,3 +420,53 @@ BOOST_AUTO_TEST_CASE(flags_are_checked_before_any_work) {
     }
   }
 }
+
+// Not run by CTest (disabled): a measurement of a real checkpoint against Stockfish, the arena
+// equivalent of a cutechess-cli match (see examples/transcendence_uci/README.md). Run it as
+//   test_arena_uci_model --run_test=measure_a_match -- --checkpoint out/chess/cap-high/model.ckpt
+//       [--games 20] [--elo 1350] [--nodes N | --movetime MS] [--temperature T] [--pgn match.pgn]
+BOOST_AUTO_TEST_CASE(measure_a_match, *boost::unit_test::disabled()) {
+  const auto& suite = boost::unit_test::framework::master_test_suite();
+  std::map<std::string, std::string> arg{{"--games", "20"}, {"--elo", "1350"}, {"--nodes", "0"}, {"--movetime", "100"},
+                                         {"--temperature", "0.001"}, {"--pgn", ""}, {"--checkpoint", ""}};
+  for (int i = 1; i + 1 < suite.argc; i += 2) {
+    BOOST_REQUIRE_MESSAGE(arg.contains(suite.argv[i]), std::string("unknown argument ") + suite.argv[i]);
+    arg[suite.argv[i]] = suite.argv[i + 1];
+  }
+  BOOST_REQUIRE_MESSAGE(!arg["--checkpoint"].empty(), "give -- --checkpoint PATH");
+  std::string why;
+  auto sf = uci_engine::stockfish_config(16, &why);
+  BOOST_REQUIRE_MESSAGE(sf, why);
+  const int elo = std::stoi(arg["--elo"]);
+  if (elo > 0) sf->limit_elo = elo;
+  const std::uint64_t nodes = std::stoull(arg["--nodes"]);
+  const uci_limit sf_limit = nodes > 0 ? uci_limit::with_nodes(nodes) : uci_limit::with_movetime(std::stoi(arg["--movetime"]));
+  const std::string sf_name = "stockfish" + (elo > 0 ? "-elo-" + std::to_string(elo) : std::string()) +
+                              (nodes > 0 ? "-nodes-" + std::to_string(nodes) : "-movetime-" + arg["--movetime"]);
+  const std::vector<participant<chess_domain>> players{
+      bridge(engine_player::spec("transcendence_uci-t" + arg["--temperature"], engine_config(arg["--checkpoint"], {{"Temperature", arg["--temperature"]}}),
+                                 uci_limit::with_movetime(1000))),
+      bridge(engine_player::spec(sf_name, *sf, sf_limit))};
+  arena_config<chess_domain> a;
+  a.threads = 2;
+  a.seed = 1;
+  a.progress = false;
+  const chess_domain domain;
+  const auto records = run_episodes(domain, players, {{0, 1, static_cast<std::size_t>(std::stoul(arg["--games"]))}}, a);
+  double points = 0;
+  int wins = 0, draws = 0, losses = 0, failures = 0;
+  for (const auto& r : records) {
+    const double s = r.score_of(*r.seat_of(0));
+    points += s;
+    (s == 1.0 ? wins : s == 0.0 ? losses : draws) += 1;
+    failures += r.end == episode_end::failure || r.end == episode_end::forfeit;
+  }
+  const double n = static_cast<double>(records.size());
+  const double score = points / n;
+  std::printf("%s vs %s: %zu games, +%d =%d -%d, %.1f/%zu (%.1f%%), %d ended by a failure or forfeit", players[0].name.c_str(),
+              sf_name.c_str(), records.size(), wins, draws, losses, points, records.size(), 100 * score, failures);
+  if (score > 0 && score < 1) std::printf(", Elo difference %+.0f", -400 * std::log10(1 / score - 1));
+  std::printf("\n");
+  if (!arg["--pgn"].empty()) write_pgn(arg["--pgn"], records, {players[0].name, players[1].name}, "transcendence_uci match", domain);
+  BOOST_TEST(failures == 0);
+}
