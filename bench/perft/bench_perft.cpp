@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "transcendence/core/cli.hpp"
 #include "transcendence/game/chess/fen.hpp"
 #include "transcendence/game/chess/perft.hpp"
 
@@ -69,13 +70,7 @@ int main(int argc, char** argv) {
   app.add_option("--stockfish", engine, "Stockfish executable");
   app.add_option("--runs", runs, "timed runs per position and side (median reported)")->check(CLI::Range(1, 1000));
   app.footer("Exit codes: 0 success, 1 a node count differs from Stockfish's, 2 the engine failed, 3 invalid configuration.");
-  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "bench_perft", e.what());
-    return 3;
-  }
+  if (const auto rc = transcendence::parse_command_line(app, argc, argv, "bench_perft")) return *rc;
 
   const std::vector<bench_position> positions = {
       {"startpos", "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1", 6},

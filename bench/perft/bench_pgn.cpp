@@ -14,6 +14,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "transcendence/core/cli.hpp"
 #include "transcendence/core/random.hpp"
 #include "transcendence/game/chess/pgn_zst.hpp"
 #include "transcendence/game/chess/rules.hpp"
@@ -113,13 +114,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-plies", max_plies, "longest game (Lichess games average about 70 plies)")->check(CLI::Range(1, 100000));
   app.add_option("--seed", seed, "seed of the random games")->check(CLI::NonNegativeNumber);
   app.footer("Exit codes: 0 success, 2 a file could not be written or read back, 3 invalid configuration.");
-  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "bench_pgn: %s (--help lists the flags)\n", e.what());
-    return 3;
-  }
+  if (const auto rc = transcendence::parse_command_line(app, argc, argv, "bench_pgn")) return *rc;
   try {
     bench(games, max_plies, seed);
   } catch (const std::exception& e) {

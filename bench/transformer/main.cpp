@@ -31,6 +31,7 @@
 #include <string_view>
 
 #include "timed_backend.hpp"
+#include "transcendence/core/cli.hpp"
 #include "transcendence/backend/onednn.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/random.hpp"
@@ -338,13 +339,7 @@ int main(int argc, char** argv) {
   app.add_option("--peak", opt.peak_gflops, "f32 peak GFLOP/s to compare against")->check(CLI::PositiveNumber);
   app.add_option("--seed", opt.seed, "seed of weights and tokens")->check(CLI::NonNegativeNumber);
   app.footer("Exit codes: 0 success, 2 a run failed (PyTorch, the backend, a file), 3 invalid configuration.");
-  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "bench_transformer", e.what());
-    return 3;
-  }
+  if (const auto rc = transcendence::parse_command_line(app, argc, argv, "bench_transformer")) return *rc;
   if (opt.quick) {
     opt.train_reps = 2;
     opt.train_warmup = 1;

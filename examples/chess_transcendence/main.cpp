@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "transcendence/core/cli.hpp"
 #include "transcendence/analysis.hpp"
 #include "transcendence/arena.hpp"
 #include "transcendence/backend/reference.hpp"
@@ -373,13 +374,7 @@ int main(int argc, char** argv) {
   app.add_flag("--check", check, "after the run, verify every stage's outputs and the report (exit 1 if not)");
   app.add_flag("--list-presets", list, "describe the presets and exit");
   app.add_option("--ship", ship, "after the run, write each model as a weights-only bf16 checkpoint into this folder");
-  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "chess_transcendence", e.what());
-    return 3;
-  }
+  if (const auto rc = transcendence::parse_command_line(app, argc, argv, "chess_transcendence")) return *rc;
   try {
     if (list) {
       for (const char* n : {"smoke", "quick", "default", "full", "paper"}) std::printf("%-8s %s\n", n, make_preset(n, seed).summary.c_str());

@@ -34,6 +34,7 @@
 #include <xtensor/xnpy.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include "transcendence/core/cli.hpp"
 #include "transcendence/backend/reference.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/io.hpp"
@@ -664,13 +665,7 @@ int main(int argc, char** argv) {
       "\n"
       "Exit codes: 0 every check passed; 1 a check failed (a FAIL line); 2 an input/output error (e.g. --out cannot be\n"
       "created or written); 3 an invalid configuration; 4 any other error. Errors are one line on standard error.");
-  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "toy_majority_vote", e.what());
-    return 3;
-  }
+  if (const auto rc = transcendence::parse_command_line(app, argc, argv, "toy_majority_vote")) return *rc;
 
   try {
     const auto t_start = std::chrono::steady_clock::now();

@@ -29,7 +29,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "transcendence/core/cli.hpp"
 #include "transcendence/analysis/model_player.hpp"
+#include "transcendence/arena/uci_engine.hpp"
 #include "transcendence/game/chess/domain.hpp"
 #include "transcendence/model/checkpoint.hpp"
 #ifdef TRANSCENDENCE_HAVE_ONEDNN
@@ -187,7 +189,7 @@ class uci_session {
   // Handles one line; false when the engine is to quit.
   bool handle(std::string line) {
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-    std::vector<std::string_view> words = split(line);
+    std::vector<std::string_view> words = transcendence::detail::split_words(line);
     if (words.empty()) return true;
     // UCI: unknown words before a command are skipped ("joho debug on" is "debug on").
     std::size_t at = 0;
@@ -224,18 +226,6 @@ class uci_session {
   }
 
  private:
-  static std::vector<std::string_view> split(std::string_view line) {
-    std::vector<std::string_view> words;
-    std::size_t i = 0;
-    while (i < line.size()) {
-      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-      const std::size_t start = i;
-      while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
-      if (i > start) words.push_back(line.substr(start, i - start));
-    }
-    return words;
-  }
-
   static bool is_command(std::string_view w) {
     for (const char* c : {"uci", "isready", "setoption", "ucinewgame", "position", "go", "stop", "ponderhit", "quit", "debug", "register"})
       if (w == c) return true;
@@ -570,13 +560,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"board_move", "move", "pgn_char"}));
   app.add_flag("!--no-legal-mask", s.legal_mask, "sample freely and resample illegal moves as the paper does (up to 5, then forfeit)");
   app.add_option("--threads", s.threads, "compute threads of the model")->check(CLI::Range(1, max_threads))->capture_default_str();
-  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "transcendence_uci", e.what());
-    return 3;
-  }
+  if (const auto rc = transcendence::parse_command_line(app, argc, argv, "transcendence_uci")) return *rc;
   try {
     if (!tokens.empty()) s.tokens = tr::parse_chess_model_tokens(tokens);
     uci_session session(s);

@@ -18,6 +18,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "transcendence/core/cli.hpp"
 #include "transcendence/backend/reference.hpp"
 #include "transcendence/experiment.hpp"
 #include "transcendence/rating/elo.hpp"
@@ -185,13 +186,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of every random choice")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_flag("--check", check, "verify the outputs and that every outcome agrees with its prediction (exit 1 if not)");
   app.footer("Exit codes: 0 success, 1 --check found a problem, 2 input/output error, 3 invalid configuration.");
-  try {  // a bad flag is a configuration error: one line, exit 3 (--help exits 0)
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "%s: %s (--help lists the flags)\n", "tutorial_tictactoe", e.what());
-    return 3;
-  }
+  if (const auto rc = transcendence::parse_command_line(app, argc, argv, "tutorial_tictactoe")) return *rc;
   try {
     using experiment = tr::experiment<tictactoe, tictactoe_tokens, biased_experts>;
     experiment::settings s;
