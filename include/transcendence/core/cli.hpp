@@ -20,8 +20,8 @@ inline constexpr int exit_configuration = 3;
 ///
 /// `--help` prints the help and gives 0. Any other parse error (an unknown flag, a value out of
 /// range, a file that does not exist) prints one line, `program: message (--help lists the
-/// flags)`, and gives @ref exit_configuration: a script sees the documented code, never CLI11's
-/// own numbers.
+/// flags)`, and gives `exit_configuration` (3), so a script sees the documented code, never
+/// CLI11's own numbers.
 /// @param app the application with its options.
 /// @param argc argument count, as given to `main`.
 /// @param argv arguments, as given to `main`.
