@@ -23,6 +23,15 @@ std::string arg(int i, const char* fallback) {
 }
 
 population_config preset(const std::string& name) {
+  // A biased population: "bias:sigma,rho,T,density[,identity]" (learnable per-fact biases, no blind spots).
+  if (name.rfind("bias:", 0) == 0) {
+    population_config c;
+    c.blind_share_first = c.blind_share_last = 0, c.noise_cp = 0;
+    std::sscanf(name.c_str() + 5, "%lf,%lf,%lf,%lf", &c.bias_cp, &c.bias_shared, &c.temperature_first, &c.bias_density);
+    c.bias_identity_only = name.find(",identity") != std::string::npos;
+    c.temperature_last = c.temperature_first;
+    return c;
+  }
   // A custom population: "T_first,T_last,blind_first,blind_last,sigma" (e.g. "40,40,0.4,0.8,400").
   if (name.find(',') != std::string::npos) {
     population_config c;
@@ -46,7 +55,7 @@ diversity_report entropy_of(const population_config& c, std::size_t games, std::
   diversity_counter counter(16);
   for (const auto& g : played.games) counter.add(move_game{position::start(), g.moves});
   // Learnability: how often the oracle's move is the clean evaluator's, over the games' positions.
-  std::size_t positions = 0, agree = 0, plies = 0;
+  std::size_t positions = 0, agree = 0, plies = 0, shared_agree = 0;
   expert_population::scratch buf;
   for (const auto& g : played.games) {
     plies += g.moves.size();
@@ -56,12 +65,14 @@ diversity_report entropy_of(const population_config& c, std::size_t games, std::
       ++positions;
       const move clean = pop->clean_move(pos, buf);
       agree += pop->oracle_move(pos, buf) == clean;
+      shared_agree += pop->shared_bias_move(pos, buf) == clean;
       pos.play(m);
     }
   }
-  std::printf("  shared_error %.2f: %zu games in %.1f s (%.1f games/s, %.1f plies/game); oracle = clean move on %.1f%% of %zu positions\n",
-              c.shared_error, games, played.seconds, played.games_per_second(),
-              static_cast<double>(plies) / static_cast<double>(games), 100.0 * static_cast<double>(agree) / static_cast<double>(positions), positions);
+  std::printf("  shared %.2f: %zu games in %.1f s (%.1f games/s, %.1f plies/game); oracle = clean move on %.1f%% of %zu positions (shared-bias argmax %.1f%%)\n",
+              c.bias_cp > 0 ? c.bias_shared : c.shared_error, games, played.seconds, played.games_per_second(),
+              static_cast<double>(plies) / static_cast<double>(games), 100.0 * static_cast<double>(agree) / static_cast<double>(positions), positions,
+              100.0 * static_cast<double>(shared_agree) / static_cast<double>(positions));
   return counter.report(min_visits);
 }
 }  // namespace
@@ -97,8 +108,9 @@ BOOST_AUTO_TEST_CASE(measure_population) {
   if (dataset_games > 0) {
     const std::uint64_t n = 50;
     population_config low = c, high = c;
-    low.shared_error = 0.0;
-    high.shared_error = shared_high;
+    // The diversity knob: ρ of the biases for a biased population, else the shared blind spots.
+    (c.bias_cp > 0 ? low.bias_shared : low.shared_error) = 0.0;
+    (c.bias_cp > 0 ? high.bias_shared : high.shared_error) = shared_high;
     const auto a = entropy_of(low, dataset_games, n);
     const auto b = entropy_of(high, dataset_games, n);
     std::printf("diversity (first 16 plies, states visited > %llu times):\n", static_cast<unsigned long long>(n));

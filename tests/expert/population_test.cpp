@@ -110,3 +110,114 @@ BOOST_AUTO_TEST_CASE(blind_spot_share_and_shared_error_knob) {
   shared.policy(15, pos, b);
   if (shared.is_blind_spot(14, pos) && shared.is_blind_spot(15, pos)) BOOST_TEST(a.probs == b.probs, boost::test_tools::per_element());
 }
+
+namespace {
+population_config biased(double rho) {
+  population_config c;
+  c.experts = 16, c.temperature_first = c.temperature_last = 10.0;
+  c.blind_share_first = c.blind_share_last = 0.0, c.noise_cp = 0.0;
+  c.bias_cp = 2000.0, c.bias_density = 0.05, c.bias_identity_only = true, c.bias_shared = rho, c.seed = 9;
+  return c;
+}
+
+// Positions from a fixed walk of the clean evaluator's and a random mover's moves.
+std::vector<position> walk_positions(std::size_t count) {
+  std::vector<position> out;
+  rng gen(3);
+  position pos = position::start();
+  while (out.size() < count) {
+    const move_list legal = legal_moves(pos);
+    if (legal.size() == 0 || pos.halfmove_clock() > 60) {
+      pos = position::start();
+      continue;
+    }
+    out.push_back(pos);
+    pos.play(legal[static_cast<std::size_t>(gen.below(legal.size()))]);
+  }
+  return out;
+}
+
+// Mean one-ply regret (clean value of the best move minus that of the expert's argmax, capped).
+double mean_regret(const expert_population& pop, std::size_t i, const std::vector<position>& positions) {
+  expert_population::scratch buf;
+  double sum = 0;
+  for (const position& pos : positions) {
+    pop.policy(i, pos, buf);
+    const auto pick = static_cast<std::size_t>(std::max_element(buf.probs.begin(), buf.probs.end()) - buf.probs.begin());
+    sum += std::min(*std::max_element(buf.clean.begin(), buf.clean.end()) - buf.clean[pick], 1000.0);
+  }
+  return sum / static_cast<double>(positions.size());
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(biased_experts_share_their_biases_by_rho) {
+  const std::vector<position> positions = walk_positions(400);
+  std::vector<double> mean_regrets;
+  for (double rho : {0.0, 0.5, 1.0}) {
+    const expert_population pop(biased(rho));
+    // Every expert's biases have the same distribution: ~5% of the 768 identity facts, σ = 2000.
+    for (std::size_t i = 0; i < pop.size(); ++i) {
+      std::size_t nonzero = 0, outside = 0;
+      double squares = 0;
+      for (feature_id f = 0; f < static_cast<feature_id>(move_facts::vocab_size); ++f) {
+        const double u = pop.bias(i, f);
+        if (u == 0) continue;
+        ++nonzero, squares += u * u;
+        outside += f < move_facts::from_base || f >= move_facts::capture_base;
+      }
+      BOOST_TEST(outside == 0u);
+      BOOST_TEST(nonzero >= 20u);
+      BOOST_TEST(nonzero <= 60u);
+      BOOST_TEST(std::sqrt(squares / static_cast<double>(nonzero)) > 1400.0);
+      BOOST_TEST(std::sqrt(squares / static_cast<double>(nonzero)) < 2700.0);
+    }
+    double regret = 0;
+    for (std::size_t i = 0; i < pop.size(); ++i) regret += mean_regret(pop, i, positions) / static_cast<double>(pop.size());
+    mean_regrets.push_back(regret);
+    BOOST_TEST_MESSAGE("rho " << rho << ": mean one-ply regret " << regret << " cp");
+    // How many experts agree with expert 0 on every position: all at rho = 1, few at rho = 0.
+    std::size_t identical = 0;
+    expert_population::scratch a, b;
+    for (std::size_t i = 1; i < pop.size(); ++i) {
+      bool same = true;
+      for (std::size_t p = 0; p < 60 && same; ++p) {
+        pop.policy(0, positions[p], a);
+        pop.policy(i, positions[p], b);
+        same = a.probs == b.probs;
+      }
+      identical += same;
+    }
+    if (rho == 1.0) {
+      BOOST_TEST(identical == pop.size() - 1);
+      // The shared-bias ceiling is then every expert's argmax.
+      for (std::size_t p = 0; p < 60; ++p) {
+        pop.policy(0, positions[p], a);
+        const auto pick = static_cast<std::size_t>(std::max_element(a.probs.begin(), a.probs.end()) - a.probs.begin());
+        BOOST_TEST((pop.shared_bias_move(positions[p], b) == a.legal[pick]));
+      }
+    } else {
+      BOOST_TEST(identical == 0u);
+    }
+  }
+  // Equally weak whatever rho is: the experts' mean regret within 35% across rho (one draw of
+  // biases at rho = 1, sixteen at rho = 0, so the tolerance is wide), and far from the clean 0.
+  for (double r : mean_regrets) {
+    BOOST_TEST(r > 20.0);
+    BOOST_TEST(std::abs(r / mean_regrets[0] - 1.0) < 0.35);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(biased_population_config_is_validated) {
+  population_config c = biased(0.0);
+  c.bias_shared = 1.5;
+  BOOST_CHECK_THROW(expert_population{c}, config_error);
+  c = biased(0.0), c.bias_density = 0.0;
+  BOOST_CHECK_THROW(expert_population{c}, config_error);
+  c = biased(0.0), c.bias_cp = -1.0;
+  BOOST_CHECK_THROW(expert_population{c}, config_error);
+  c = biased(0.0), c.bias_cp = 0.0;  // no bias: the clean evaluator's argmax with an unbiased shared ceiling
+  const expert_population pop(c);
+  expert_population::scratch buf;
+  BOOST_TEST(pop.bias(3, 100) == 0.0);
+  BOOST_TEST((pop.shared_bias_move(position::start(), buf) == pop.clean_move(position::start(), buf)));
+}

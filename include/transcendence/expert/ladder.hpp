@@ -136,7 +136,8 @@ struct ladder_result {
 };
 
 /// @brief Rates every expert of a population, the exact argmax of their mixture (the oracle),
-/// the clean evaluator and a random mover in one maximum-likelihood Elo pool, anchored on
+/// the clean evaluator (and, for a population with shared biases, its shared-bias ceiling) and a
+/// random mover in one maximum-likelihood Elo pool, anchored on
 /// Stockfish `UCI_Elo 1350`; and applies the headroom gate.
 ///
 /// Schedule: a round robin among all in-process players (`ladder_config::games_per_pair` games
@@ -160,6 +161,8 @@ inline ladder_result rate_population(const std::shared_ptr<const expert_populati
   const std::size_t oracle = players.size();
   players.push_back(expert_player::spec(population, 0, expert_role::oracle));
   if (config.clean_evaluator) players.push_back(expert_player::spec(population, 0, expert_role::clean));
+  if (population->config().bias_cp > 0 && population->config().bias_shared > 0)
+    players.push_back(expert_player::spec(population, 0, expert_role::shared_bias));
   if (config.random_mover) players.push_back(random_player::spec("random"));
   const std::size_t in_process = players.size();
 

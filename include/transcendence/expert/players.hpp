@@ -18,6 +18,7 @@ enum class expert_role {
   expert,  ///< One expert of the population (samples its policy).
   oracle,  ///< The exact argmax of the population's mixture.
   clean,   ///< The argmax of the noiseless one-ply evaluation all experts share.
+  shared_bias,  ///< The argmax of the clean values plus the bias all experts share (a biased population's predicted ceiling).
 };
 
 /// @brief An arena player backed by an @ref expert_population.
@@ -41,7 +42,7 @@ class expert_player : public arena_player {
       throw config_error("expert_player: expert " + std::to_string(index) + " out of range");
   }
 
-  /// @brief The player's name: the expert's, `oracle` or `clean-1ply`.
+  /// @brief The player's name: the expert's, `oracle`, `clean-1ply` or `shared-bias`.
   /// @return the name.
   [[nodiscard]] std::string name() const override { return name_of(*m_population, m_index, m_role); }
 
@@ -58,6 +59,7 @@ class expert_player : public arena_player {
       case expert_role::expert: return move_choice::of(m_population->sample(m_index, pos, m_buf, m_rng));
       case expert_role::oracle: return move_choice::of(m_population->oracle_move(pos, m_buf));
       case expert_role::clean: return move_choice::of(m_population->clean_move(pos, m_buf));
+      case expert_role::shared_bias: return move_choice::of(m_population->shared_bias_move(pos, m_buf));
     }
     return move_choice::of(m_population->clean_move(pos, m_buf));
   }
@@ -72,6 +74,7 @@ class expert_player : public arena_player {
       case expert_role::expert: return population.expert(index).name;
       case expert_role::oracle: return "oracle";
       case expert_role::clean: return "clean-1ply";
+      case expert_role::shared_bias: return "shared-bias";
     }
     return "?";
   }

@@ -19,6 +19,7 @@
 #include "transcendence/game/chess/domain.hpp"
 #include "transcendence/game/chess/movegen.hpp"
 #include "transcendence/game/chess/position.hpp"
+#include "transcendence/tokenizer/move_facts.hpp"
 
 namespace transcendence {
 
@@ -31,7 +32,19 @@ namespace transcendence {
 /// Temperatures spread geometrically and blind-spot shares linearly from the first expert to the
 /// last. @ref shared_error is the diversity knob: the probability that, on a position, an expert
 /// takes the population's *shared* blind-spot draw and noise instead of its private one
-/// (0: every error private; 1: all experts err alike, which leaves no room for transcendence).
+/// (0: every error private; 1: all experts err alike). Errors keyed to a hash of the exact
+/// position are noise that nothing on the board predicts, though: a model that generalises across
+/// positions averages shared and private ones alike (Prop 3 of the paper).
+///
+/// **Learnable biases** (@ref bias_cp > 0) are the controlled version of the paper's diversity
+/// argument: expert i adds Σ_f u⁽ⁱ⁾_f over the move's facts (`move_facts`, exactly what a model's
+/// candidate head sees) to each move's value. Per fact, u⁽ⁱ⁾_f is the population's shared draw
+/// with probability ρ = @ref bias_shared and the expert's private draw otherwise; every draw is
+/// N(0, @ref bias_cp²) on a share @ref bias_density of the facts and 0 on the rest. Every expert's
+/// biases then have the same distribution whatever ρ is (equally weak experts); ρ only sets how
+/// much of them the experts have in common. At ρ = 0 the experts err on different moves and a
+/// plurality vote cancels the errors (transcendence is predicted); at ρ = 1 all experts are one
+/// biased player that a model can learn exactly and at best equal (no transcendence is predicted).
 struct population_config {
   std::size_t experts = 16;            ///< Number of experts k.
   double temperature_first = 20.0;     ///< Softmax temperature of the first expert (centipawns; 0: argmax).
@@ -41,6 +54,13 @@ struct population_config {
   double noise_cp = 300.0;             ///< σ of the blind-spot noise on each move's value (centipawns).
   double shared_error = 0.0;           ///< Probability an expert's error on a position is the shared one.
   std::uint64_t seed = 1;              ///< Keys the blind-spot hashes (a different seed: different blind spots).
+  double bias_cp = 0.0;                ///< σ of each expert's bias per move fact (centipawns; 0: no bias).
+  double bias_shared = 0.0;            ///< ρ: per fact, the probability an expert's bias is the shared one.
+  double bias_density = 1.0;           ///< Share of the facts that carry a bias (the rest: 0).
+  /// Bias only the move-identity facts (piece × origin, piece × destination: two per move, so every
+  /// move's bias has the same variance) rather than every fact (captures, safety, check and mate
+  /// facts would also bend the experts' judgement of material, not only their taste in squares).
+  bool bias_identity_only = false;
 
   /// @brief The measured prototype (@ref design_scale): 16 experts, T 20→160 cp, 30% blind spots, σ 300.
   /// @return the configuration.
@@ -87,8 +107,11 @@ class expert_population {
     std::vector<double> values;     ///< An expert's (noisy) values.
     std::vector<double> probs;      ///< An expert's policy.
     std::vector<double> mixture;    ///< The mixture policy.
+    std::vector<feature_id> facts;  ///< Facts of the legal moves, one after another (biased populations only).
+    std::vector<std::uint32_t> fact_offsets;  ///< Move m's facts are `facts[fact_offsets[m] .. fact_offsets[m + 1])`.
     std::uint64_t position_hash = 0;  ///< Hash of the position the clean values belong to.
     bool valid = false;             ///< Whether @ref clean is filled for @ref position_hash.
+    bool facts_valid = false;       ///< Whether @ref facts are filled for @ref position_hash.
   };
 
   /// @brief Builds the population.
@@ -101,9 +124,11 @@ class expert_population {
       throw config_error("expert_population: temperatures must be >= 0");
     if ((config.temperature_first == 0) != (config.temperature_last == 0))
       throw config_error("expert_population: a geometric spread cannot start or end at temperature 0");
-    for (double s : {config.blind_share_first, config.blind_share_last, config.shared_error})
+    for (double s : {config.blind_share_first, config.blind_share_last, config.shared_error, config.bias_shared})
       if (!(s >= 0 && s <= 1)) throw config_error("expert_population: shares must be in [0, 1]");
     if (!(config.noise_cp >= 0)) throw config_error("expert_population: noise must be >= 0");
+    if (!(config.bias_cp >= 0 && config.bias_cp < 1e6)) throw config_error("expert_population: bias_cp must be in [0, 1e6)");
+    if (!(config.bias_density > 0 && config.bias_density <= 1)) throw config_error("expert_population: bias_density must be in (0, 1]");
     const std::size_t k = config.experts;
     for (std::size_t i = 0; i < k; ++i) {
       const double t = k == 1 ? 0.0 : static_cast<double>(i) / static_cast<double>(k - 1);
@@ -117,6 +142,7 @@ class expert_population {
       e.blind_share = config.blind_share_first + (config.blind_share_last - config.blind_share_first) * t;
       m_experts.push_back(e);
     }
+    if (config.bias_cp > 0) make_biases();
   }
 
   /// @brief The knobs the population was built from.
@@ -173,12 +199,24 @@ class expert_population {
   /// @param pos the position.
   /// @param buf the buffers.
   void prepare(const position& pos, scratch& buf) const {
-    if (buf.valid && buf.position_hash == pos.hash()) return;
-    generate_legal_moves(pos, buf.legal);
-    buf.clean.resize(buf.legal.size());
-    evaluate_moves(pos, buf.legal, buf.clean);
-    buf.position_hash = pos.hash();
-    buf.valid = true;
+    if (!buf.valid || buf.position_hash != pos.hash()) {
+      generate_legal_moves(pos, buf.legal);
+      buf.clean.resize(buf.legal.size());
+      evaluate_moves(pos, buf.legal, buf.clean);
+      buf.position_hash = pos.hash();
+      buf.valid = true;
+      buf.facts_valid = false;
+    }
+    // Facts only for biased populations (a scratch may be shared with an unbiased one).
+    if (!m_bias.empty() && !buf.facts_valid) {
+      buf.facts.clear();
+      buf.fact_offsets.assign(1, 0);
+      for (move m : buf.legal) {
+        move_facts::append(pos, m, buf.facts);
+        buf.fact_offsets.push_back(static_cast<std::uint32_t>(buf.facts.size()));
+      }
+      buf.facts_valid = true;
+    }
   }
 
   /// @brief Whether a position is one of an expert's blind spots.
@@ -244,6 +282,30 @@ class expert_population {
     return buf.legal[static_cast<std::size_t>(std::max_element(buf.clean.begin(), buf.clean.end()) - buf.clean.begin())];
   }
 
+  /// @brief The argmax of the clean values plus the shared part of the experts' mean bias
+  /// (per fact, the share of experts that took the shared draw times that draw): the theory's
+  /// ceiling for a model of a biased population, since private biases cancel in a vote and shared
+  /// ones cannot. At ρ = 1 it is every expert's argmax; without biases, the clean evaluator.
+  /// @param pos the position (with at least one legal move).
+  /// @param buf the buffers.
+  /// @return the move.
+  move shared_bias_move(const position& pos, scratch& buf) const {
+    prepare(pos, buf);
+    buf.values.assign(buf.clean.begin(), buf.clean.end());
+    if (!m_bias.empty()) add_bias(m_shared_bias.data(), buf);
+    return buf.legal[static_cast<std::size_t>(std::max_element(buf.values.begin(), buf.values.end()) - buf.values.begin())];
+  }
+
+  /// @brief Expert i's bias on one move fact (0 without biases).
+  /// @param i the expert.
+  /// @param fact the fact id (< `move_facts::vocab_size`).
+  /// @return u⁽ⁱ⁾_fact in centipawns.
+  [[nodiscard]] double bias(std::size_t i, feature_id fact) const {
+    if (i >= size() || fact < 0 || static_cast<std::size_t>(fact) >= move_facts::vocab_size)
+      throw config_error("expert_population::bias: index out of range");
+    return m_bias.empty() ? 0.0 : m_bias[i * move_facts::vocab_size + static_cast<std::size_t>(fact)];
+  }
+
   /// @brief Samples from a policy.
   /// @param legal the moves.
   /// @param probs their probabilities (summing to 1).
@@ -288,8 +350,43 @@ class expert_population {
     return {unit(mix(key, 11)) < m_experts[i].blind_share, key};
   }
 
+  // Per fact, expert i takes the shared draw with probability ρ, else its private one; each draw is
+  // N(0, σ²) on a share `bias_density` of the facts and 0 elsewhere, from a hash of (seed, who, f).
+  // Selecting (rather than mixing √ρ·shared + √(1−ρ)·private) keeps every expert's biases the same
+  // distribution at every ρ even when they are sparse, and ρ = 1 makes every expert the shared one.
+  void make_biases() {
+    constexpr std::size_t n = move_facts::vocab_size;
+    const auto draw = [&](std::uint64_t who, std::size_t f) {
+      const std::uint64_t h = mix(mix(m_config.seed ^ 0xb1a5ULL, who), f);
+      if (unit(mix(h, 5)) >= m_config.bias_density) return 0.0;
+      if (m_config.bias_identity_only && (f < static_cast<std::size_t>(move_facts::from_base) ||
+                                          f >= static_cast<std::size_t>(move_facts::capture_base)))
+        return 0.0;
+      const double u1 = 1.0 - unit(h);
+      const double u2 = unit(rng::splitmix64_value(h));
+      return m_config.bias_cp * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+    };
+    const double rho = m_config.bias_shared;
+    std::vector<double> shared(n);
+    for (std::size_t f = 0; f < n; ++f) shared[f] = draw(~std::uint64_t{0}, f);
+    m_bias.resize(m_experts.size() * n);
+    m_shared_bias.assign(n, 0.0);
+    for (std::size_t i = 0; i < m_experts.size(); ++i)
+      for (std::size_t f = 0; f < n; ++f) {
+        const bool takes_shared = unit(mix(mix(m_config.seed ^ 0x5e1ec7ULL, i), f)) < rho;
+        m_bias[i * n + f] = takes_shared ? shared[f] : draw(i, f);
+        if (takes_shared) m_shared_bias[f] += shared[f] / static_cast<double>(m_experts.size());
+      }
+  }
+
+  void add_bias(const double* u, scratch& buf) const {
+    for (std::size_t m = 0; m < buf.legal.size(); ++m)
+      for (std::uint32_t j = buf.fact_offsets[m]; j < buf.fact_offsets[m + 1]; ++j) buf.values[m] += u[static_cast<std::size_t>(buf.facts[j])];
+  }
+
   void expert_values(std::size_t i, scratch& buf) const {
     buf.values.assign(buf.clean.begin(), buf.clean.end());
+    if (!m_bias.empty()) add_bias(m_bias.data() + i * move_facts::vocab_size, buf);
     if (m_config.noise_cp == 0) return;
     const source src = error_source(i, buf.position_hash);
     if (!src.blind) return;
@@ -323,6 +420,8 @@ class expert_population {
 
   population_config m_config;
   std::vector<expert_params> m_experts;
+  std::vector<double> m_bias;         // k × move_facts::vocab_size, empty without biases
+  std::vector<double> m_shared_bias;  // per fact: (experts taking the shared draw / k) × the shared draw
 };
 
 }  // namespace transcendence
