@@ -1,6 +1,7 @@
 /// @file
 /// @brief The training loop: random windows from a token corpus, gradient accumulation, AdamW,
-/// periodic evaluation and checkpoints, a progress bar, clean stop on SIGINT.
+/// periodic evaluation and checkpoints, a progress bar, clean stop on SIGINT; single-process or
+/// data-parallel through a gradient-reduction policy.
 #pragma once
 
 #include <algorithm>
@@ -10,17 +11,21 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "transcendence/backend/concepts.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/progress.hpp"
 #include "transcendence/core/random.hpp"
+#include "transcendence/distributed/concepts.hpp"
+#include "transcendence/distributed/single_process.hpp"
 #include "transcendence/model/adamw.hpp"
 #include "transcendence/model/batch.hpp"
 #include "transcendence/model/checkpoint.hpp"
@@ -77,8 +82,11 @@ struct token_corpus {
 };
 
 /// @brief Settings of a training run.
+///
+/// In a data-parallel run the settings are global: `batch_size` sequences per micro-batch in all,
+/// of which each of the R ranks trains on `batch_size / R`.
 struct train_config {
-  std::int64_t batch_size = 16;            ///< Sequences per micro-batch.
+  std::int64_t batch_size = 16;            ///< Sequences per micro-batch (over all ranks).
   std::int64_t seq_len = 256;              ///< Positions per sequence (≤ context).
   std::int64_t grad_accum = 1;             ///< Micro-batches per optimizer step.
   std::int64_t max_steps = 1000;           ///< Optimizer steps of the whole run (a resumed run continues to it).
@@ -111,7 +119,7 @@ struct train_step_record {
   double loss = 0.0;            ///< Mean training loss over the step's micro-batches.
   double grad_norm = 0.0;       ///< Global gradient norm before clipping.
   float lr = 0.0F;              ///< Learning rate used.
-  std::int64_t tokens = 0;      ///< Training tokens seen so far.
+  std::int64_t tokens = 0;      ///< Training tokens seen so far (by all ranks).
   double eval_loss = std::numeric_limits<double>::quiet_NaN();  ///< Validation loss when evaluated at this step.
 };
 
@@ -121,7 +129,7 @@ struct train_result {
   bool interrupted = false;                ///< Stopped by SIGINT or @ref trainer::request_stop.
   double last_loss = std::numeric_limits<double>::quiet_NaN();  ///< Last training loss.
   double last_eval_loss = std::numeric_limits<double>::quiet_NaN();  ///< Last validation loss.
-  double tokens_per_second = 0.0;          ///< Training throughput of this run.
+  double tokens_per_second = 0.0;          ///< Training throughput of this run (all ranks together).
 };
 
 namespace detail {
@@ -157,7 +165,19 @@ class sigint_guard {
 /// @ref run reproduces the loss curve of an uninterrupted run exactly (same backend and threads).
 /// Every buffer is allocated before the first step (for a corpus with a `feature_provider`,
 /// when it gives `provider_max_features`; candidate buffers grow during the first steps).
+///
+/// **Data-parallel training.** The policy @p R (see `gradient_reducer`) decides how many
+/// processes (ranks) train together. Every rank draws the window starts of the whole global batch
+/// from the shared seed and trains on its own `batch_size / R` of them (rank r takes sequences
+/// [r·b/R, (r+1)·b/R)), its loss scaled by 1/R; after the backward passes the policy sums the
+/// gradients over the ranks, so clipping and AdamW see the single-process gradient (up to float
+/// rounding) and every rank applies the same update. Losses are the global means, the stop request
+/// (SIGINT) is agreed on by all ranks, validation windows are split the same way and reduced, and
+/// only rank 0 writes checkpoints and shows progress. The data generator's state does not depend
+/// on the rank count, so a checkpoint resumes with any count that divides the batch. `run`,
+/// `evaluate` and `resume` are collective: every rank calls them, with the same arguments.
 /// @tparam B the backend.
+/// @tparam R the gradient-reduction policy (default: one process, which costs nothing).
 /// @code
 /// transcendence::train_config tc{.batch_size = 16, .seq_len = 128, .max_steps = 2000, .eval_interval = 200,
 ///                                .checkpoint_interval = 500, .checkpoint_path = "runs/model.ckpt"};
@@ -165,24 +185,37 @@ class sigint_guard {
 /// if (std::filesystem::exists(tc.checkpoint_path)) t.resume(tc.checkpoint_path);
 /// auto result = t.run(train_corpus, &validation_corpus);
 /// @endcode
-template <backend B>
+template <backend B, gradient_reducer<B> R = single_process_reducer>
 class trainer {
  public:
   /// @brief Prepares a run.
   /// @param model the model; it must outlive the trainer.
   /// @param config the settings.
-  /// @throws config_error on invalid settings.
-  trainer(gpt_model<B>& model, const train_config& config)
-      : m_model(&model), m_config((config.validate(), config)), m_optimizer(model, config.optimizer) {
+  /// @param reducer the gradient-reduction policy (its `prepare` is called here).
+  /// @throws config_error on invalid settings, or when the ranks do not divide `batch_size`.
+  trainer(gpt_model<B>& model, const train_config& config, R reducer = R{})
+      : m_model(&model), m_config((config.validate(), config)), m_optimizer(model, config.optimizer),
+        m_reducer(std::move(reducer)) {
     if (config.seq_len > model.config().context)
       throw config_error("train_config: seq_len " + std::to_string(config.seq_len) + " exceeds the model context " +
                          std::to_string(model.config().context));
+    const std::int64_t ranks = m_reducer.ranks();
+    if (ranks < 1 || m_reducer.rank() < 0 || m_reducer.rank() >= ranks)
+      throw config_error("trainer: rank " + std::to_string(m_reducer.rank()) + " of " + std::to_string(ranks) +
+                         " ranks is not a valid rank");
+    if (config.batch_size % ranks != 0)
+      throw config_error("train_config: batch_size " + std::to_string(config.batch_size) +
+                         " is not divisible by the " + std::to_string(ranks) +
+                         " ranks: every rank trains on batch_size / ranks sequences of each batch");
+    m_local_batch = config.batch_size / ranks;
+    m_first_sequence = m_local_batch * m_reducer.rank();
     m_data_rng = rng(config.seed).fork(1);
-    const auto n = static_cast<std::size_t>(config.batch_size * config.seq_len);
+    const auto n = static_cast<std::size_t>(m_local_batch * config.seq_len);
     m_inputs.resize(n);
     m_targets.resize(n);
     m_offsets.reserve(n + 1);
-    model.reserve(config.batch_size, config.seq_len);
+    model.reserve(m_local_batch, config.seq_len);
+    m_reducer.prepare(model);
   }
 
   /// @brief The optimizer.
@@ -191,6 +224,12 @@ class trainer {
   /// @brief The settings.
   /// @return them.
   [[nodiscard]] const train_config& config() const noexcept { return m_config; }
+  /// @brief The gradient-reduction policy.
+  /// @return it.
+  [[nodiscard]] R& reducer() noexcept { return m_reducer; }
+  /// @brief Sequences of each micro-batch this rank trains on: `batch_size / ranks`.
+  /// @return the count.
+  [[nodiscard]] std::int64_t local_batch_size() const noexcept { return m_local_batch; }
   /// @brief Steps taken, tokens seen and the data generator's state.
   /// @return the state.
   [[nodiscard]] training_state state() const {
@@ -198,6 +237,8 @@ class trainer {
   }
 
   /// @brief Continues from a checkpoint: weights, moments, step, schedule and data generator.
+  ///
+  /// Every rank reads the file (written by rank 0 of any earlier run, with any rank count).
   /// @param path the checkpoint file.
   /// @throws format_error when it does not fit the model or holds no optimizer state.
   void resume(const std::filesystem::path& path) {
@@ -208,7 +249,8 @@ class trainer {
     m_data_rng.set_state(ck.state.data_rng);
   }
 
-  /// @brief Writes a checkpoint of the current state.
+  /// @brief Writes a checkpoint of the current state (from the rank that calls it; @ref run
+  /// writes from rank 0 only).
   /// @param path the file (written atomically).
   void save(const std::filesystem::path& path) const {
     save_checkpoint(path, *m_model, &m_optimizer, state(), m_config.metadata);
@@ -218,12 +260,17 @@ class trainer {
   static void request_stop() noexcept { detail::stop_flag().store(true); }
 
   /// @brief Trains until `max_steps` or a stop request.
+  ///
+  /// Collective: every rank calls it with the same corpora. Rank 0 shows the progress bar and
+  /// writes the checkpoints; when it returns or throws, every checkpoint it wrote is on disk.
   /// @param train the training corpus (at least seq_len + 1 tokens).
   /// @param validation the validation corpus, or null.
-  /// @param on_step called after every step.
+  /// @param on_step called after every step, on every rank, with the same (global) record.
   /// @return how the run ended.
-  /// @throws numeric_error when a training loss is NaN or infinite (no checkpoint is written).
+  /// @throws numeric_error when a training loss is NaN or infinite on any rank (no checkpoint is
+  /// written).
   /// @throws config_error when a corpus is too short or does not fit the model.
+  /// @throws io_error when rank 0 cannot write a checkpoint (on every rank).
   train_result run(const token_corpus& train, const token_corpus* validation = nullptr,
                    const std::function<void(const train_step_record&)>& on_step = {}) {
     check_corpus(train, "training");
@@ -236,8 +283,12 @@ class trainer {
     train_result result;
     const std::int64_t tokens_per_step = tc.batch_size * tc.seq_len * tc.grad_accum;
     const std::int64_t first = m_optimizer.step_count();
+    const bool root = m_reducer.rank() == 0;
     progress_bar bar("train", static_cast<std::uint64_t>(std::max<std::int64_t>(0, tc.max_steps - first) * tokens_per_step),
-                     "tok", tc.progress);
+                     "tok", tc.progress && root);
+    const auto ranks = static_cast<std::int64_t>(m_reducer.ranks());
+    // Each rank's mean loss counts 1/ranks of the global mean (every rank has as many positions).
+    const float loss_scale = 1.0F / static_cast<float>(tc.grad_accum * ranks);
     char status[160];
     const auto start = progress_bar::clock::now();
     while (m_optimizer.step_count() < tc.max_steps) {
@@ -245,19 +296,25 @@ class trainer {
       double loss = 0.0;
       for (std::int64_t micro = 0; micro < tc.grad_accum; ++micro) {
         const double l = m_model->forward(sample(train, m_data_rng));
-        if (!std::isfinite(l))
-          throw numeric_error("training loss is " + std::to_string(l) + " at step " +
-                              std::to_string(m_optimizer.step_count() + 1) + " (learning rate " +
-                              std::to_string(m_optimizer.current_learning_rate()) +
-                              "): lower the learning rate or check the data");
         loss += l;
-        m_model->backward(1.0F / static_cast<float>(tc.grad_accum));
+        if (!std::isfinite(l)) break;  // every rank learns of it through the reduced loss below
+        m_model->backward(loss_scale);
       }
+      // The global mean: a non-finite loss on any rank makes it non-finite on every rank, so all
+      // of them throw here and none waits in a reduction the others never reach.
+      loss = m_reducer.sum(loss) / static_cast<double>(tc.grad_accum * ranks);
+      if (!std::isfinite(loss))
+        throw numeric_error("training loss is " + std::to_string(loss) + " at step " +
+                            std::to_string(m_optimizer.step_count() + 1) + " (learning rate " +
+                            std::to_string(m_optimizer.current_learning_rate()) +
+                            "): lower the learning rate or check the data");
+      // Sum over the ranks before clipping: the optimizer's norm is the global gradient's.
+      m_reducer.reduce_gradients(*m_model);
       train_step_record rec;
       rec.lr = m_optimizer.current_learning_rate();
       rec.grad_norm = m_optimizer.step();
       rec.step = m_optimizer.step_count();
-      rec.loss = loss / static_cast<double>(tc.grad_accum);
+      rec.loss = loss;
       m_tokens_seen += tokens_per_step;
       rec.tokens = m_tokens_seen;
       result.last_loss = rec.loss;
@@ -276,10 +333,11 @@ class trainer {
                       rec.loss, result.last_eval_loss, static_cast<double>(rec.lr));
       bar.advance(static_cast<std::uint64_t>(tokens_per_step), status);
       if (on_step) on_step(rec);
-      const bool stop = detail::stop_flag().load();
+      // SIGINT reaches the ranks at different moments: they stop after the same step.
+      const bool stop = m_reducer.any(detail::stop_flag().load());
       if (!tc.checkpoint_path.empty() &&
           (last || stop || (tc.checkpoint_interval > 0 && rec.step % tc.checkpoint_interval == 0)))
-        save(tc.checkpoint_path);
+        save_from_root(tc.checkpoint_path);
       if (stop) {
         result.interrupted = true;
         break;
@@ -294,6 +352,9 @@ class trainer {
   }
 
   /// @brief Mean loss over `eval_batches` fixed windows of a corpus (the same windows every call).
+  ///
+  /// Collective: each rank evaluates its slice of every batch and the means are reduced, so every
+  /// rank returns the same value, the single-process one up to float rounding.
   /// @param data the corpus.
   /// @return the mean loss.
   double evaluate(const token_corpus& data) {
@@ -301,8 +362,8 @@ class trainer {
     rng gen = rng(m_config.seed).fork(2);
     double sum = 0.0;
     for (std::int64_t i = 0; i < m_config.eval_batches; ++i) sum += m_model->forward(sample(data, gen));
-    return m_config.eval_batches > 0 ? sum / static_cast<double>(m_config.eval_batches)
-                                     : std::numeric_limits<double>::quiet_NaN();
+    if (m_config.eval_batches <= 0) return std::numeric_limits<double>::quiet_NaN();
+    return m_reducer.sum(sum) / static_cast<double>(m_config.eval_batches * m_reducer.ranks());
   }
 
  private:
@@ -339,13 +400,31 @@ class trainer {
       for (std::size_t s = 0; s + t < c.tokens.size(); ++s)
         densest = std::max(densest, c.feature_offsets[s + t] - c.feature_offsets[s]);
     if (densest == 0) return;
-    const auto need = static_cast<std::int64_t>(densest) * m_config.batch_size;
+    const auto need = static_cast<std::int64_t>(densest) * m_local_batch;
     m_feature_ids.reserve(static_cast<std::size_t>(need));
-    m_model->reserve(m_config.batch_size, m_config.seq_len, need);
+    m_model->reserve(m_local_batch, m_config.seq_len, need);
   }
 
-  // Draws batch_size random windows into the staging vectors (capacity reached after the first
-  // few calls, so no allocation in steady state).
+  // Rank 0 writes; the reduction after it is the barrier behind which every rank finds the file
+  // (and learns whether the write failed, so that no rank waits for one that threw).
+  void save_from_root(const std::filesystem::path& path) {
+    std::exception_ptr failure;
+    if (m_reducer.rank() == 0) {
+      try {
+        save(path);
+      } catch (...) {
+        failure = std::current_exception();
+      }
+    }
+    const bool failed = m_reducer.any(failure != nullptr);
+    if (failure) std::rethrow_exception(failure);
+    if (failed) throw io_error("trainer: rank 0 could not write the checkpoint " + path.string());
+  }
+
+  // Draws the batch_size window starts of a global batch into the staging vectors and keeps this
+  // rank's slice of them (capacity reached after the first few calls, so no allocation in steady
+  // state). Every rank draws every start: the generator's state is the same on all ranks and
+  // the same as in a single-process run.
   token_batch sample(const token_corpus& c, rng& gen) {
     const std::int64_t t = m_config.seq_len;
     const auto span_starts = static_cast<std::uint64_t>(static_cast<std::int64_t>(c.tokens.size()) - t);
@@ -354,8 +433,10 @@ class trainer {
     m_offsets.assign(1, 0);
     m_candidates.clear();
     const bool stored = c.has_features() && !c.has_feature_provider();
-    for (std::int64_t s = 0; s < m_config.batch_size; ++s) {
+    for (std::int64_t global = 0; global < m_config.batch_size; ++global) {
       const auto start = static_cast<std::size_t>(gen.below(span_starts));
+      const std::int64_t s = global - m_first_sequence;
+      if (s < 0 || s >= m_local_batch) continue;  // another rank's sequence
       if (c.has_candidates()) c.candidates(c.tokens, start, static_cast<std::size_t>(t), m_candidates);
       if (c.has_feature_provider()) c.features(c.tokens, start, static_cast<std::size_t>(t), m_feature_ids, m_offsets);
       for (std::int64_t i = 0; i < t; ++i) {
@@ -371,7 +452,7 @@ class trainer {
         }
       }
     }
-    token_batch b{.batch = m_config.batch_size, .length = t, .inputs = m_inputs, .targets = m_targets};
+    token_batch b{.batch = m_local_batch, .length = t, .inputs = m_inputs, .targets = m_targets};
     if (c.has_features()) {
       if (m_offsets.size() != static_cast<std::size_t>(b.rows()) + 1 || m_offsets.back() != m_feature_ids.size())
         throw config_error("trainer: the feature provider gave " + std::to_string(m_offsets.size() - 1) +
@@ -393,6 +474,9 @@ class trainer {
   gpt_model<B>* m_model;
   train_config m_config;
   adamw_optimizer<B> m_optimizer;
+  R m_reducer;
+  std::int64_t m_local_batch = 0;     // sequences of each micro-batch on this rank
+  std::int64_t m_first_sequence = 0;  // index of this rank's first sequence in the global batch
   rng m_data_rng;
   std::int64_t m_tokens_seen = 0;
   std::vector<token_id> m_inputs, m_targets;
