@@ -11,6 +11,7 @@ packages=(
   libboost-test-dev
   clang libclang-rt-dev
   libzstd-dev zstd nlohmann-json3-dev libcli11-dev
+  libopenmpi-dev openmpi-bin
   doxygen graphviz gnuplot-nox
   stockfish
 )
