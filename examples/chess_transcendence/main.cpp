@@ -42,6 +42,7 @@ namespace {
 struct dataset_spec {
   std::string name, description, prediction;
   bool gated = true;  // the oracle is this data's ceiling (see experiment::dataset::gated)
+  bool expected = true;  // the theory's prediction, declared before the run
   population_config population;
   int lichess_cap = 0;  // > 0: Lichess games with both players rated at most this
 };
@@ -50,6 +51,7 @@ struct preset_config {
   std::string name, summary;
   std::vector<dataset_spec> datasets;
   std::size_t selfplay_games = 2000, gate_games = 2, play_games = 2, expert_stride = 1;
+  std::size_t openings = 16, opening_plies = 4;  // the seeded book every stage starts from
   int max_fullmoves = 89;  // the paper's game length limit (a draw after it)
   std::uint64_t anchor_nodes = 20000;
   bool gate_required = true, both_protocols = true, move_head = true;
@@ -71,17 +73,36 @@ population_config population(std::size_t experts, double blind_first, double bli
   return c;
 }
 
-// Experts judge alike and differ by how often they are blind: errors keyed to a hash of the exact
-// position, noise no board feature predicts whether shared or private, so the theory (Prop 3 across
-// positions) predicts all three transcend. A control that must fail needs learnable shared errors.
+// Blind-spot experts judge alike and differ by how often they are blind: errors keyed to a hash of
+// the exact position, noise that no board feature predicts whether shared or private. The theory
+// (Prop 3 across positions) predicts that all three transcend; none of them can fail for lack of
+// diversity.
 std::vector<dataset_spec> standard_datasets(std::size_t experts, std::uint64_t seed) {
-  const std::string noise = "position-keyed errors average out in a model that generalises across positions";
-  return {{"cap-high", "experts blind on 40%-80% of positions, private errors", "private errors cancel in the vote", true,
+  const std::string noise = "position-keyed noise, shared or not, averages out across positions (Prop 3)";
+  return {{"cap-high", "experts blind on 40%-80% of positions, private errors", "private errors cancel in the vote", true, true,
            population(experts, 0.4, 0.8, 0.0, seed), 0},
-          {"cap-low", "experts blind on 60%-95% of positions, private errors", "private errors cancel in the vote", true,
+          {"cap-low", "experts blind on 60%-95% of positions, private errors", "private errors cancel in the vote", true, true,
            population(experts, 0.6, 0.95, 0.0, seed + 1), 0},
-          {"cap-high-shared", "as cap-high, but 90% of errors shared by all experts", noise, false,
+          {"cap-high-shared", "as cap-high, but 90% of errors shared by all experts", noise, false, true,
            population(experts, 0.4, 0.8, 0.9, seed), 0}};
+}
+
+// Biased experts (the paper's diversity argument as a controlled experiment): near-deterministic
+// (T = 10 cp), each with strong tastes in squares — a bias of N(0, 2000 cp) on 5% of the piece x
+// origin and piece x destination facts, which a model's move head sees — taken from a shared draw
+// with probability rho. Every expert is equally weak whatever rho is.
+dataset_spec biased_dataset(double rho, std::size_t experts, std::uint64_t seed) {
+  population_config c = population(experts, 0.0, 0.0, 0.0, seed + 7);
+  c.noise_cp = 0.0, c.bias_cp = 2000.0, c.bias_density = 0.05, c.bias_identity_only = true, c.bias_shared = rho;
+  char name[32], what[160];
+  std::snprintf(name, sizeof name, "bias-rho%g", rho);
+  std::snprintf(what, sizeof what, "near-deterministic experts with strong tastes in squares, shared with probability %g", rho);
+  const bool expected = rho <= 0.5;
+  const std::string why = rho == 0.0   ? "every taste is private: the plurality vote cancels them"
+                          : rho < 1.0  ? (expected ? "the private half of the tastes cancels, the shared half cannot: a smaller margin"
+                                                   : "most tastes are shared and survive the vote: too little diversity left")
+                                       : "one expert in effect: the model can at best equal it (no diversity)";
+  return {name, what, why, true, expected, c, 0};
 }
 
 preset_config make_preset(const std::string& name, std::uint64_t seed) {
@@ -89,7 +110,7 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
   p.name = name;
   if (name == "smoke") {
     p.summary = "seconds: the whole pipeline on toy sizes (a test, not an experiment)";
-    p.datasets = standard_datasets(4, seed), p.datasets.resize(2);
+    p.datasets = standard_datasets(4, seed), p.datasets.resize(1), p.datasets.push_back(biased_dataset(1.0, 4, seed));
     p.selfplay_games = 60, p.max_fullmoves = 40, p.anchor_nodes = 300, p.gate_required = false, p.expert_stride = 2;
     p.n_layer = 1, p.n_head = 2, p.d_model = 32, p.context = 96, p.table1_positions = 4, p.table1_depth = 3;
     p.train = {.steps = 12, .batch = 4, .seq_len = 64, .warmup = 2, .eval_interval = 6, .lr = 1e-3F, .min_lr = 1e-4F};
@@ -101,17 +122,21 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.train = {.steps = 300, .batch = 8, .seq_len = 192, .warmup = 30, .eval_interval = 100, .lr = 2e-3F, .min_lr = 2e-4F};
     p.table1_positions = 40, p.table1_depth = 6;
   } else if (name == "default") {
-    p.summary = "about 30 minutes on 2 cores: 3 datasets of 20k games, 4x192 board-aware models with the move head, "
-                "~4.6M training tokens each";
+    p.summary = "about 30 minutes on 2 cores: cap-high (predicted to transcend), cap-high-shared (Prop 3) and the rho = 1 "
+                "control (predicted not to), 20k games each, 4x192 board-aware models with the move head";
     p.datasets = standard_datasets(16, seed);
+    p.datasets.erase(p.datasets.begin() + 1);  // cap-low: in full
+    p.datasets.push_back(biased_dataset(1.0, 16, seed));
     p.selfplay_games = 20000, p.gate_games = 4, p.play_games = 8;
     p.n_layer = 4, p.n_head = 6, p.d_model = 192, p.context = 192;
     p.train = {.steps = 1500, .batch = 16, .seq_len = 192, .warmup = 100, .eval_interval = 250, .lr = 1.5e-3F, .min_lr = 1.5e-4F};
     p.table1_positions = 150, p.table1_depth = 8;
   } else if (name == "full") {
-    p.summary = "about 70 minutes on 2 cores: 3 datasets of 40k games, 4x256 board-aware models with the move head, "
-                "~9M training tokens each (run with --bf16)";
+    p.summary = "a few hours on 2 cores: the 3 blind-spot datasets and the rho sweep 0, 0.5, 0.9, 1 of biased experts, "
+                "40k games each, 4x256 board-aware models with the move head (run with --bf16); the gate is reported, not enforced";
     p.datasets = standard_datasets(16, seed);
+    for (double rho : {0.0, 0.5, 0.9, 1.0}) p.datasets.push_back(biased_dataset(rho, 16, seed));
+    p.gate_required = false;
     p.selfplay_games = 40000, p.gate_games = 8, p.play_games = 8;
     p.n_layer = 4, p.n_head = 4, p.d_model = 256, p.context = 192;
     p.train = {.steps = 1500, .batch = 32, .seq_len = 192, .warmup = 150, .eval_interval = 250, .lr = 1e-3F, .min_lr = 1e-4F};
@@ -162,8 +187,24 @@ backend_policies backend_policies_for(const T& tok, const options& o) {
 }
 
 json population_json(const population_config& c) {
-  return {c.experts, c.temperature_first, c.temperature_last, c.blind_share_first, c.blind_share_last, c.noise_cp,
-          c.shared_error, c.seed};
+  json j{c.experts, c.temperature_first, c.temperature_last, c.blind_share_first, c.blind_share_last, c.noise_cp,
+         c.shared_error, c.seed};
+  if (c.bias_cp > 0) j.push_back({{"bias_cp", c.bias_cp}, {"rho", c.bias_shared}, {"density", c.bias_density}, {"identity_only", c.bias_identity_only}});
+  return j;
+}
+
+std::string model_inputs(const preset_config& p) {
+  switch (p.tokens) {
+    case chess_model_tokens::board_move:
+      return p.move_head ? "one token per move with board features (pieces on squares, side to move, castling, en passant), and a "
+                           "move head that scores each legal move from its facts (piece, origin, destination, capture, promotion, "
+                           "attacked and defended squares, check, mate, stalemate, what it leaves en prise): nearly the statistics "
+                           "the experts' one-ply evaluator uses, so this tests denoising more than learning the game"
+                         : "one token per move with board features; moves scored from the final hidden state (no move facts)";
+    case chess_model_tokens::move: return "one token per move, nothing else (no board, no move facts)";
+    case chess_model_tokens::pgn_char: return "the game's PGN characters, nothing else";
+  }
+  return "?";
 }
 
 // The shipped checkpoint evaluated instead of training (copied to the run's checkpoint), if one
@@ -260,6 +301,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   for (const dataset_spec& d : p.datasets) {
     typename chess_experiment::dataset x;
     x.name = d.name, x.description = d.description, x.prediction = d.prediction, x.gated = d.gated;
+    x.expected_to_transcend = d.expected;
     if (d.lichess_cap > 0) x.nominal_cap = d.lichess_cap, x.fingerprint = {d.lichess_cap, json(o.pgn_files)};
     else x.experts = std::make_shared<const expert_population>(d.population), x.fingerprint = population_json(d.population);
     s.datasets.push_back(x);
@@ -272,6 +314,11 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   s.taus = p.taus;
   s.mask_illegal = o.mask;
   s.both_protocols = p.both_protocols && p.tokens != chess_model_tokens::pgn_char;
+  s.model_inputs = model_inputs(p);
+  if (p.openings > 0)
+    for (auto& line : sample_opening_book({.count = p.openings, .plies = p.opening_plies, .temperature_cp = 60.0,
+                                           .seed = rng::splitmix64_value(o.seed ^ 0x0be41495ULL)}))
+      s.openings.push_back({std::nullopt, std::move(line)});
   s.policy_names = {{"backend", p.backend}, {"sampler", o.sampler}, {"rating", o.rating}, {"bf16", o.bf16}};
   if (o.tf32) s.policy_names["tf32"] = true;  // only then: earlier runs' fingerprints stay valid
   s.extra = {p.max_fullmoves, "chess rules with automatic claims"};
@@ -410,7 +457,8 @@ int main(int argc, char** argv) {
       p.datasets.clear();
       for (int cap : caps)
         p.datasets.push_back({"lichess-" + std::to_string(cap), "Lichess games with both players rated at most " + std::to_string(cap),
-                              "a majority of diverse human players", true, {}, cap});
+                              "a majority of diverse human players (no verdict: the cap is a nominal Lichess rating, on another scale "
+                              "than the pool's)", true, true, {}, cap});
     }
 #ifdef TRANSCENDENCE_HAVE_ONEDNN
     set_onednn_compute_threads(compute_threads);

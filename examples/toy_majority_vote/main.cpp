@@ -349,7 +349,7 @@ pipeline_result run_pipeline(const tr::toy_setting& s, const setting_result& r, 
   d.description = r.name + ": " + std::to_string(r.n_experts) + " experts on |X| = " + std::to_string(r.n_inputs) +
                   ", |Y| = " + std::to_string(r.n_outputs);
   d.experts = std::make_shared<const tr::toy_experts>(s);
-  d.predicted_to_transcend = predicted;
+  d.expected_to_transcend = predicted;
   d.prediction = r.claim;
   d.fingerprint = fingerprint_of(s);
   es.datasets = {d};

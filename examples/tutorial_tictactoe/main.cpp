@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
       d.name = std::move(name);
       d.description = "25 experts, cell biases shared with rho = " + std::to_string(rho);
       d.experts = std::make_shared<const biased_experts>(biased_experts::make(25, 2.5, rho, seed));
-      d.predicted_to_transcend = transcends;
+      d.expected_to_transcend = transcends;
       d.prediction = std::move(why);
       d.fingerprint = {rho};
       return d;
@@ -236,7 +236,7 @@ int main(int argc, char** argv) {
     for (const auto& d : report.at("datasets")) {
       const bool agrees = d.at("prediction_agrees") == true;  // null: no verdict (an unanchored pool)
       std::printf("%s %s: predicted %s, %s\n", agrees ? "PASS" : "FAIL", d.at("name").get<std::string>().c_str(),
-                  d.at("predicted_to_transcend").get<bool>() ? "to transcend" : "not to transcend",
+                  d.at("expected_to_transcend").get<bool>() ? "to transcend" : "not to transcend",
                   d.at("transcended").is_null() ? "no verdict" : d.at("transcended") == true ? "transcended" : "did not transcend");
       problems += agrees ? 0 : 1;
     }

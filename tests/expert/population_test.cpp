@@ -3,9 +3,13 @@
 
 #include <cmath>
 #include <numeric>
+#include <set>
 #include <vector>
 
+#include "transcendence/experiment/arena.hpp"
+#include "transcendence/experiment/ensemble.hpp"
 #include "transcendence/expert/evaluation.hpp"
+#include "transcendence/expert/openings.hpp"
 #include "transcendence/expert/population.hpp"
 #include "transcendence/game/chess/fen.hpp"
 #include "transcendence/game/chess/uci.hpp"
@@ -220,4 +224,59 @@ BOOST_AUTO_TEST_CASE(biased_population_config_is_validated) {
   expert_population::scratch buf;
   BOOST_TEST(pop.bias(3, 100) == 0.0);
   BOOST_TEST((pop.shared_bias_move(position::start(), buf) == pop.clean_move(position::start(), buf)));
+}
+
+BOOST_AUTO_TEST_CASE(opening_book_is_distinct_legal_seeded_and_played_from_both_sides) {
+  const auto key = [](auto first, auto last) {
+    std::vector<std::uint16_t> k;
+    for (; first != last; ++first) k.push_back(first->raw());
+    return k;
+  };
+  const auto book = sample_opening_book({.count = 24, .plies = 4, .temperature_cp = 60.0, .seed = 5});
+  BOOST_TEST(book.size() == 24u);
+  std::set<std::vector<std::uint16_t>> distinct;
+  for (const auto& line : book) distinct.insert(key(line.begin(), line.end()));
+  BOOST_TEST(distinct.size() == book.size());
+  for (const auto& line : book) {
+    position pos = position::start();
+    BOOST_TEST(line.size() == 4u);
+    for (move m : line) {
+      const move_list legal = legal_moves(pos);
+      BOOST_TEST((std::find(legal.begin(), legal.end(), m) != legal.end()));
+      pos.play(m);
+    }
+  }
+  BOOST_TEST((sample_opening_book({.count = 24, .plies = 4, .temperature_cp = 60.0, .seed = 5}) == book));
+  BOOST_TEST((sample_opening_book({.count = 24, .plies = 4, .temperature_cp = 60.0, .seed = 6}) != book));
+  BOOST_CHECK_THROW(sample_opening_book({.count = 30, .plies = 1, .temperature_cp = 60.0, .seed = 5}), config_error);  // 20 first moves
+
+  // Two deterministic players (argmaxes of one-expert mixtures with different blind spots): each opening once with each colour, and
+  // every game distinct, where one start would give two games repeated.
+  using pl = ensemble_player<chess_domain, expert_population>;
+  population_config c;
+  c.experts = 1, c.temperature_first = c.temperature_last = 0.0, c.blind_share_first = c.blind_share_last = 0.5;
+  const auto pop_a = std::make_shared<const expert_population>(c);
+  c.seed = 2;  // other blind spots: another deterministic player
+  const auto pop_b = std::make_shared<const expert_population>(c);
+  const std::vector<participant<chess_domain>> players{pl::oracle(pop_a, "a-"), pl::oracle(pop_b, "b-")};
+  arena_config<chess_domain> ac;
+  ac.progress = false, ac.threads = 2, ac.max_actions = 40;
+  for (std::size_t i = 0; i < 4; ++i) ac.openings.push_back({std::nullopt, book[i]});
+  const auto games = run_episodes(chess_domain{}, players, {{0, 1, 8}}, ac);
+  std::set<std::pair<std::vector<std::uint16_t>, std::size_t>> seat_of_a;
+  std::set<std::vector<std::uint16_t>> played;
+  for (const auto& g : games) {
+    seat_of_a.insert({key(g.actions.begin(), g.actions.begin() + 4), g.seats[0] == 0 ? 0u : 1u});
+    played.insert(key(g.actions.begin(), g.actions.end()));
+  }
+  BOOST_TEST(seat_of_a.size() == 8u);  // 4 openings × 2 colours
+  BOOST_TEST(played.size() == 8u);
+  const auto plain = run_episodes(chess_domain{}, players, {{0, 1, 8}}, [] {
+    arena_config<chess_domain> x;
+    x.progress = false, x.max_actions = 40;
+    return x;
+  }());
+  std::set<std::vector<std::uint16_t>> repeated;
+  for (const auto& g : plain) repeated.insert(key(g.actions.begin(), g.actions.end()));
+  BOOST_TEST(repeated.size() == 2u);
 }

@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(end_to_end_experiment_on_a_2x2_toy) {
   d.name = "split";
   d.description = "each expert right on its own input";
   d.experts = std::make_shared<const tr::toy_experts>(std::vector<tr::toy_matrix>{f0, f1});
-  d.predicted_to_transcend = true;
+  d.expected_to_transcend = true;
   d.prediction = "the majority vote is right on both inputs";
   s.datasets = {d};
   s.data_episodes = 2000;

@@ -28,6 +28,9 @@ struct temperature_result {
   rating_estimate rating;               ///< Pool Elo with its 95% bootstrap interval.
   std::optional<rating_estimate> glicko;  ///< The Glicko-2 view (r ± 2 RD), when computed.
   std::size_t games = 0;                ///< Games played.
+  /// Distinct games among them (same players, seats and moves count once): deterministic players
+  /// repeat games unless the openings vary, and a rating's interval is only as good as this count.
+  std::size_t distinct_games = 0;
   double score = 0.0;                   ///< Points per game.
   std::size_t tries = 0;                ///< Moves sampled (legal or not).
   std::size_t illegal = 0;              ///< Samples that were illegal or unparsable.
@@ -89,6 +92,15 @@ struct dataset_result {
                        [&](const temperature_result& t) { return t.tau < 1.0 && t.rating.lower > cap.upper; });
   }
 
+  /// @brief Every τ < 1 whose whole 95% interval lies above the cap's (the non-overlap rule per τ).
+  /// @return the temperatures, in the order of @ref temperatures.
+  [[nodiscard]] std::vector<double> transcended_at() const {
+    std::vector<double> out;
+    for (const auto& t : temperatures)
+      if (t.tau < 1.0 && t.rating.lower > cap.upper) out.push_back(t.tau);
+    return out;
+  }
+
   /// @brief The paper's full claim: transcended at low τ and not at τ = 1.
   /// @return the verdict (false without a τ = 1 entry).
   [[nodiscard]] bool claim_holds() const noexcept {
@@ -135,7 +147,20 @@ inline nlohmann::json to_json_value(const dataset_result& d) {
   j["validation_loss"] = d.validation_loss;
   j["model_origin"] = d.model_origin;
   j["transcended"] = d.transcended();
+  j["transcended_at"] = d.transcended_at();
   j["claim_holds"] = d.claim_holds();
+  // The margin at a temperature declared before the run (0.001, the paper's lowest) next to the
+  // best τ: choosing the best of several τ after the fact overstates the margin.
+  const auto margin_json = [&](const temperature_result* t) {
+    if (!t) return nlohmann::json(nullptr);
+    return nlohmann::json{{"tau", t->tau}, {"rating", t->rating.rating}, {"lower", t->rating.lower}, {"upper", t->rating.upper},
+                          {"margin_over_cap", t->rating.rating - d.cap.rating}, {"above_cap", t->rating.lower > d.cap.upper},
+                          {"distinct_games", t->distinct_games}};
+  };
+  const temperature_result* fixed = d.at(0.001);
+  if (!fixed && !d.temperatures.empty()) fixed = &d.temperatures.front();
+  j["fixed_tau"] = margin_json(fixed);
+  j["best_tau"] = margin_json(d.best_low_temperature());
   const auto captured = d.headroom_captured();
   j["headroom_captured"] = captured ? nlohmann::json(*captured) : nlohmann::json(nullptr);
   const auto temperatures_json = [](const std::vector<temperature_result>& results) {
@@ -148,6 +173,7 @@ inline nlohmann::json to_json_value(const dataset_result& d) {
     e["upper"] = t.rating.upper;
     e["glicko"] = t.glicko ? to_json_value(*t.glicko) : nlohmann::json(nullptr);
     e["games"] = t.games;
+    e["distinct_games"] = t.distinct_games;
     e["score"] = t.score;
     e["tries"] = t.tries;
     e["illegal"] = t.illegal;

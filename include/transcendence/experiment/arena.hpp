@@ -474,6 +474,7 @@ struct episode_tally {
   std::size_t failures = 0;  ///< Episodes it lost by an exception.
   std::size_t actions = 0;   ///< Actions it chose (openings excluded).
   std::size_t illegal_attempts = 0;  ///< Rejected tries it reported.
+  std::size_t distinct = 0;  ///< Distinct episodes (same seats and actions count once).
 
   /// @brief Mean score.
   /// @return points / episodes (0 without episodes).
@@ -489,10 +490,15 @@ struct episode_tally {
 template <playable_game_domain G>
 episode_tally tally_of(const G& domain, std::span<const episode_record<G>> episodes, std::size_t who) {
   episode_tally t;
+  std::vector<const episode_record<G>*> seen;
   for (const episode_record<G>& r : episodes) {
     const std::optional<std::size_t> seat = r.seat_of(who);
     if (!seat) continue;
     ++t.episodes;
+    if (std::none_of(seen.begin(), seen.end(), [&](const episode_record<G>* o) { return o->seats == r.seats && o->actions == r.actions; })) {
+      seen.push_back(&r);
+      ++t.distinct;
+    }
     t.points += r.score_of(*seat);
     t.illegal_attempts += r.illegal_attempts[*seat];
     if (r.faulty_seat == static_cast<int>(*seat)) {

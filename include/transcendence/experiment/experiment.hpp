@@ -157,7 +157,7 @@ class experiment {
     std::string name;                    ///< Folder and prefix of its players' names.
     std::string description;             ///< What the experts are.
     std::shared_ptr<const E> experts;    ///< The experts.
-    bool predicted_to_transcend = true;  ///< The theory's prediction for a low-temperature model.
+    bool expected_to_transcend = true;  ///< The theory's prediction for a low-temperature model.
     /// Whether the oracle (the exact argmax of the mixture, state by state) is this data's ceiling,
     /// so that the headroom gate applies. Not when a model can beat it: errors keyed to the exact
     /// state are one fixed vote per state for the oracle but noise that a model generalising across
@@ -208,6 +208,9 @@ class experiment {
     std::size_t threads = 0;                         ///< Episodes at once (0: one per core).
     bool progress = true;                            ///< Progress bars.
     std::string scale_label = "Elo (95% interval)";  ///< What the ratings are, for the plot's axis.
+    /// What the model is given besides the tokens (a report must say it: a model handed the
+    /// experts' evaluator has less to learn than one that sees only moves).
+    std::string model_inputs = "the tokens only";
     nlohmann::json policy_names = nlohmann::json::object();  ///< backend / sampler / rating names (fingerprints, report).
     nlohmann::json extra = nullptr;                  ///< Domain knobs that every stage depends on.
   };
@@ -368,8 +371,9 @@ class experiment {
       std::snprintf(b, sizeof b, "%.4g [%.4g, %.4g]", best.rating, best.lower, best.upper);
       const bool verdict = !d.at("transcended").is_null();
       std::fprintf(out, "%-20s %-22s %-22s %-12s %s%s\n", d.at("name").get<std::string>().c_str(), a, b,
-                   d.at("predicted_to_transcend").get<bool>() ? "transcends" : "does not",
-                   !verdict ? "no verdict (unanchored)" : d.at("transcended").get<bool>() ? "transcended" : "did not transcend",
+                   d.at("expected_to_transcend").get<bool>() ? "transcends" : "does not",
+                   !verdict ? (d.contains("no_verdict") ? "no verdict (nominal cap)" : "no verdict (unanchored)")
+                   : d.at("transcended").get<bool>() ? "transcended" : "did not transcend",
                    !verdict || d.at("prediction_agrees").get<bool>() ? "" : "  (disagrees with the prediction)");
     }
     std::fprintf(out, "\nreport: %s\n", (m_s.out / "report.md").c_str());
@@ -403,13 +407,14 @@ class experiment {
         for (double tau : m_s.taus)
           if (!seen.count(tau)) fail(name + ": temperature " + std::to_string(tau) + " missing");
         if (d.at("transcended").is_null()) {
-          if (j.at("anchored").get<bool>() || m_domain.seats() == 1) fail(name + ": no verdict although the pool is anchored");
+          if ((j.at("anchored").get<bool>() || m_domain.seats() == 1) && !d.contains("no_verdict"))
+            fail(name + ": no verdict although the pool is anchored");
           if (!d.at("prediction_agrees").is_null()) fail(name + ": prediction_agrees without a verdict");
           continue;
         }
         if (!j.at("anchored").get<bool>() && m_domain.seats() == 2) fail(name + ": a verdict from an unanchored pool");
         if (d.at("transcended").get<bool>() != any) fail(name + ": the transcended flag disagrees with the intervals");
-        if (d.at("prediction_agrees").get<bool>() != (d.at("predicted_to_transcend").get<bool>() == any))
+        if (d.at("prediction_agrees").get<bool>() != (d.at("expected_to_transcend").get<bool>() == any))
           fail(name + ": prediction_agrees is inconsistent");
       }
     } catch (const std::exception& e) {
@@ -459,11 +464,11 @@ class experiment {
 
   std::vector<nlohmann::json> fingerprint_parts() const {
     nlohmann::json ds = nlohmann::json::array();
-    for (const dataset& d : m_s.datasets) ds.push_back({d.name, d.fingerprint, d.predicted_to_transcend, d.gated});
+    for (const dataset& d : m_s.datasets) ds.push_back({d.name, d.fingerprint, d.expected_to_transcend, d.gated});
     const gpt_config c = model_config();
     const nlohmann::json policy = m_s.policy_names;
     return {
-        {m_s.seed, ds, m_s.data_episodes, m_s.expert_per_action, m_s.validation_fraction, m_s.max_actions, m_s.limit_score, m_s.forfeit_reward, m_tok.name(), m_s.extra},
+        {m_s.seed, ds, m_s.data_episodes, m_s.expert_per_action, m_s.validation_fraction, m_s.max_actions, m_s.limit_score, m_s.forfeit_reward, m_tok.name(), m_s.extra, openings_json()},
         {m_s.gate_episodes, m_s.openings.size(), ladder_names(), policy.value("rating", "")},
         {c.vocab_size, c.feature_vocab, c.candidate_vocab, c.context, c.n_layer, c.n_head, c.d_model, m_s.train.to_json(),
          policy.value("backend", "")},
@@ -472,6 +477,23 @@ class experiment {
         {m_h.analyse_fingerprint},
         {m_s.title},
     };
+  }
+
+  // The openings as text (every stage starts from them, so they enter the data stage's fingerprint).
+  nlohmann::json openings_json() const {
+    nlohmann::json out = nlohmann::json::array();
+    for (const episode_opening<G>& o : m_s.openings) {
+      rng gen(0);
+      state_type state = o.start ? *o.start : m_domain.initial_state(gen);
+      std::string line;
+      for (const action_type& a : o.actions) {
+        if (!line.empty()) line += ' ';
+        line += m_domain.action_text(state, a);
+        state = m_domain.apply(state, a);
+      }
+      out.push_back(line);
+    }
+    return out;
   }
 
   std::vector<std::string> ladder_names() const {
@@ -764,7 +786,7 @@ class experiment {
       const char* verdict = o.lower > b.upper ? "confirmed (intervals apart)" : o.rating > b.rating ? "not confirmed (intervals overlap)" : "none";
       std::fprintf(stderr, "  %s: best expert %s %.3g [%.3g, %.3g], oracle %.3g [%.3g, %.3g]: headroom %s%s\n", d.name.c_str(),
                    names[best].c_str(), b.rating, b.lower, b.upper, o.rating, o.lower, o.upper, verdict,
-                   d.predicted_to_transcend ? "" : " (predicted not to transcend)");
+                   d.expected_to_transcend ? "" : " (predicted not to transcend)");
     }
     return outputs;
   }
@@ -773,7 +795,7 @@ class experiment {
     if (m_s.ignore_gate || !m_s.gate_required) return;
     std::string failed;
     for (const dataset& d : m_s.datasets) {
-      if (!d.predicted_to_transcend || !d.gated || !d.experts) continue;
+      if (!d.expected_to_transcend || !d.gated || !d.experts) continue;
       const nlohmann::json j = read_json_file(dir(d) / "ladder.json");
       if (!(j.at("headroom").get<double>() > 0.0)) failed += (failed.empty() ? "" : ", ") + d.name;
     }
@@ -861,6 +883,7 @@ class experiment {
                            {"masked", info[k].second},
                            {"name", names[models[k]]},
                            {"games", t.episodes},
+                           {"distinct_games", t.distinct},
                            {"score", t.score()},
                            {"tries", t.actions + t.illegal_attempts},
                            {"illegal", t.illegal_attempts},
@@ -933,7 +956,7 @@ class experiment {
       dataset_result r;
       r.name = d.name;
       r.description = d.description;
-      r.control = !d.predicted_to_transcend;
+      r.control = !d.expected_to_transcend;
       if (d.nominal_cap) {
         r.cap_player = "nominal cap";
         r.cap = {*d.nominal_cap, *d.nominal_cap, *d.nominal_cap};
@@ -959,6 +982,7 @@ class experiment {
         tr.tau = t.at("tau").get<double>();
         tr.rating = rating(t.at("name").get<std::string>());
         tr.games = t.at("games").get<std::size_t>();
+        tr.distinct_games = t.value("distinct_games", std::size_t{0});
         tr.score = t.at("score").get<double>();
         tr.tries = t.at("tries").get<std::size_t>();
         tr.illegal = t.at("illegal").get<std::size_t>();
@@ -984,33 +1008,55 @@ class experiment {
     j["anchored"] = anchored;
     // A two-seat pool that no anchor pinned gives no verdict: the anchor failed or is missing, so
     // something in the setup is broken and the run must say so rather than claim a result.
-    const bool verdict = anchored || m_domain.seats() == 1;
-    if (!verdict) j["no_verdict"] = "the ratings are unanchored (no anchor player played a rated game): no transcended verdict";
+    const bool pool_verdict = anchored || m_domain.seats() == 1;
+    if (!pool_verdict) j["no_verdict"] = "the ratings are unanchored (no anchor player played a rated game): no transcended verdict";
     j["policies"] = m_s.policy_names;
+    j["model_inputs"] = m_s.model_inputs;
     nlohmann::json ds = nlohmann::json::array();
     std::string md = "# " + m_s.title + "\n\n";
+    md += "The model is given " + m_s.model_inputs + ".\n\n";
     md += "Ratings: " + ratings.at("system").get<std::string>() +
           (anchored ? " (anchored)" : m_domain.seats() == 2 ? " — **unanchored**: no anchor player played, so the numbers are "
                                                              "relative to this pool only and no dataset gets a verdict (the "
                                                              "stages that rated are provisional: the next run redoes them)" : "") +
           ". A model *transcends* when, at some τ < 1, its whole 95% interval lies above its best expert's (the cap).\n\n";
-    md += "## Prediction next to outcome\n\n| dataset | predicted | why | outcome | agrees |\n|---|---|---|---|---|\n";
+    md += "## Prediction next to outcome\n\nThe outcome is the verdict at any τ < 1; the margin (model − cap) is also given at "
+          "τ = 0.001, declared before the run, and the τ values whose interval clears the cap are listed.\n\n"
+          "| dataset | predicted | why | outcome | margin at τ = 0.001 | best τ (margin) | τ above the cap | agrees |\n"
+          "|---|---|---|---|---|---|---|---|\n";
     std::size_t i = 0;
     for (const dataset_result& r : results) {
       const dataset& d = m_s.datasets[i++];
+      // A nominal cap (a rating on another scale, e.g. Lichess's) is not comparable with the pool's.
+      const bool verdict = pool_verdict && !d.nominal_cap;
       nlohmann::json dj = to_json_value(r);
+      if (d.nominal_cap) dj["no_verdict"] = "the cap is a nominal rating on another scale than the pool's: no transcended verdict";
       const bool t = r.transcended();
-      dj["predicted_to_transcend"] = d.predicted_to_transcend;
+      dj["expected_to_transcend"] = d.expected_to_transcend;
       dj["prediction"] = d.prediction;
-      dj["prediction_agrees"] = t == d.predicted_to_transcend;
+      dj["prediction_agrees"] = t == d.expected_to_transcend;
       if (!verdict) {
-        dj["transcended"] = nullptr, dj["prediction_agrees"] = nullptr;
+        dj["transcended"] = nullptr, dj["prediction_agrees"] = nullptr, dj["transcended_at"] = nullptr;
+        for (const char* k : {"fixed_tau", "best_tau"})
+          if (dj[k].is_object()) dj[k]["above_cap"] = nullptr;
         if (dj.contains("secondary")) dj["secondary"]["transcended"] = nullptr;
       }
       ds.push_back(dj);
-      md += "| " + r.name + " | " + (d.predicted_to_transcend ? "transcends" : "does not transcend") + " | " + d.prediction +
-            " | " + (!verdict ? "no verdict (unanchored)" : t ? "transcended" : "did not transcend") + " | " +
-            (!verdict ? "—" : t == d.predicted_to_transcend ? "yes" : "**NO**") + " |\n";
+      // Margin over the cap with a conservative interval of the difference: [lower − cap.upper, upper − cap.lower].
+      const auto margin = [&](const nlohmann::json& m, bool with_tau) {
+        if (m.is_null()) return std::string("—");
+        char b[96];
+        const double x = m.at("margin_over_cap").get<double>();
+        if (with_tau) std::snprintf(b, sizeof b, "%g (%+.0f)", m.at("tau").get<double>(), x);
+        else std::snprintf(b, sizeof b, "%+.0f [%+.0f, %+.0f]", x, m.at("lower").get<double>() - r.cap.upper, m.at("upper").get<double>() - r.cap.lower);
+        return std::string(b);
+      };
+      std::string above;
+      for (double x : r.transcended_at()) above += (above.empty() ? "" : ", ") + tau_text(x);
+      md += "| " + r.name + " | " + (d.expected_to_transcend ? "transcends" : "does not transcend") + " | " + d.prediction +
+            " | " + (!verdict ? (d.nominal_cap ? "no verdict (nominal cap)" : "no verdict (unanchored)") : t ? "transcended" : "did not transcend") + " | " +
+            margin(dj["fixed_tau"], false) + " | " + margin(dj["best_tau"], true) + " | " + (!verdict ? "—" : above.empty() ? "none" : above) +
+            " | " + (!verdict ? "—" : t == d.expected_to_transcend ? "yes" : "**NO**") + " |\n";
     }
     j["datasets"] = ds;
     nlohmann::json stages = nlohmann::json::object();
@@ -1018,7 +1064,7 @@ class experiment {
     j["stage_seconds"] = stages;
     write_json_file(m_s.out / "report.json", j);
     char buf[512];
-    md += "\n## Per temperature\n\n| dataset | τ | rating [95%] | episodes | score | illegal samples | forfeits |\n"
+    md += "\n## Per temperature\n\n| dataset | τ | rating [95%] | episodes (distinct) | score | illegal samples | forfeits |\n"
           "|---|---|---|---|---|---|---|\n";
     for (const dataset_result& r : results) {
       std::snprintf(buf, sizeof buf, "| %s | cap: %s | %.4g [%.4g, %.4g] | | | | |\n", r.name.c_str(), r.cap_player.c_str(),
@@ -1031,9 +1077,9 @@ class experiment {
       }
       for (const auto* list : {&r.temperatures, &r.secondary})
         for (const temperature_result& t : *list) {
-          std::snprintf(buf, sizeof buf, "| %s | %g%s | %.4g [%.4g, %.4g] | %zu | %.3f | %.2f%% | %zu |\n", r.name.c_str(),
+          std::snprintf(buf, sizeof buf, "| %s | %g%s | %.4g [%.4g, %.4g] | %zu (%zu) | %.3f | %.2f%% | %zu |\n", r.name.c_str(),
                         t.tau, list == &r.secondary ? (" " + r.secondary_label).c_str() : "", t.rating.rating,
-                        t.rating.lower, t.rating.upper, t.games, t.score, 100.0 * t.illegal_rate(), t.forfeits);
+                        t.rating.lower, t.rating.upper, t.games, t.distinct_games, t.score, 100.0 * t.illegal_rate(), t.forfeits);
           md += buf;
         }
     }

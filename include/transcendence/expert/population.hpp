@@ -40,7 +40,7 @@ namespace transcendence {
 /// argument: expert i adds Σ_f u⁽ⁱ⁾_f over the move's facts (`move_facts`, exactly what a model's
 /// candidate head sees) to each move's value. Per fact, u⁽ⁱ⁾_f is the population's shared draw
 /// with probability ρ = @ref bias_shared and the expert's private draw otherwise; every draw is
-/// N(0, @ref bias_cp²) on a share @ref bias_density of the facts and 0 on the rest. Every expert's
+/// N(0, σ²) with σ = @ref bias_cp on a share @ref bias_density of the facts and 0 on the rest. Every expert's
 /// biases then have the same distribution whatever ρ is (equally weak experts); ρ only sets how
 /// much of them the experts have in common. At ρ = 0 the experts err on different moves and a
 /// plurality vote cancels the errors (transcendence is predicted); at ρ = 1 all experts are one
