@@ -5,11 +5,13 @@
 // main.cpp never sees the CUDA types.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,11 +38,19 @@ using table1_function = std::function<nlohmann::json(const transcendence::model_
                                                      std::span<const transcendence::analysed_position>,
                                                      std::span<const double>, const std::string&)>;
 
+/// A move-token model's logits at every ply of each game: (weights, games, each) calls
+/// `each(game, rows, vocab)` with (plies + 1) × vocab floats, row i predicting move i + 1; games
+/// longer than the context are cut to its length.
+using game_logits_function = std::function<void(
+    const transcendence::model_weights&, std::span<const std::vector<transcendence::move>>,
+    const std::function<void(std::size_t, std::span<const float>, std::size_t)>&)>;
+
 /// Every backend-dependent policy of one run.
 struct backend_policies {
   transcendence::train_function train;
   transcendence::model_function<transcendence::chess_domain> model;
   table1_function table1;
+  game_logits_function logits;  ///< Empty for the character scheme.
 };
 
 /// The policies on backend B for token scheme T. @p train_backend makes the trainer's backend;
@@ -64,6 +74,19 @@ backend_policies policies_on(const T& tok, const sampler_choice& s, std::functio
       gpt_model<B> model(be, w.config, 0);
       model.set_parameters(w.parameters);
       return table1_of_model(model, positions, taus, w.config.feature_vocab > 0, label);
+    };
+    p.logits = [](const model_weights& w, std::span<const std::vector<move>> games,
+                  const std::function<void(std::size_t, std::span<const float>, std::size_t)>& each) {
+      B be;
+      gpt_model<B> model(be, w.config, 0);
+      model.set_parameters(w.parameters);
+      std::vector<float> rows;
+      const auto keep = static_cast<std::size_t>(w.config.context) - 1;
+      for (std::size_t g = 0; g < games.size(); ++g) {
+        std::span<const move> moves(games[g]);
+        game_logits(model, moves.first(std::min(moves.size(), keep)), w.config.feature_vocab > 0, rows);
+        each(g, rows, static_cast<std::size_t>(w.config.vocab_size));
+      }
     };
   } else {
     // Transcripts: the character model samples SAN letter by letter (the paper's player); its
