@@ -119,6 +119,8 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
   } else if (name == "quick") {
     p.summary = "a few minutes: small model, short training, few games (a smoke test of the science)";
     p.datasets = standard_datasets(8, seed);
+    p.datasets.erase(p.datasets.begin() + 1);  // as default: cap-high, cap-high-shared and the rho = 1 control
+    p.datasets.push_back(biased_dataset(1.0, 8, seed));
     p.selfplay_games = 3000, p.anchor_nodes = 5000, p.expert_stride = 2;
     p.n_layer = 2, p.n_head = 4, p.d_model = 128, p.context = 192;
     p.train = {.steps = 300, .batch = 8, .seq_len = 192, .warmup = 30, .eval_interval = 100, .lr = 2e-3F, .min_lr = 2e-4F};
@@ -463,7 +465,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   std::string sf_missing;
   const auto sf_anchor = uci_engine::stockfish_config(16, &sf_missing);
   if (!sf_anchor) std::fprintf(stderr, "note: no anchor, the ratings are relative to this pool: %s\n", sf_missing.c_str());
-  h.ladder = [&](const typename chess_experiment::dataset&) {
+  h.ladder = [&](const typename chess_experiment::dataset& d) {
     const auto pop = std::make_shared<const expert_population>(population(1, 0, 0, 0, o.seed));  // its clean judgement
     std::vector<typename chess_experiment::ladder_entry> l{{bridge(expert_player::spec(pop, 0, expert_role::clean)), std::nullopt},
                                                            {bridge(random_player::spec("random")), std::nullopt}};
@@ -471,6 +473,12 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
       uci_engine_config ec = *sf_anchor;
       ec.limit_elo = 1350;
       l.push_back({bridge(engine_player::spec("stockfish-elo-1350", ec, uci_limit::with_nodes(p.anchor_nodes))), 1350.0});
+    }
+    // A biased population with 0 < rho < 1: the theory's second ceiling (at rho = 1 it is the oracle).
+    if (d.experts && d.experts->config().bias_cp > 0 && d.experts->config().bias_shared > 0 && d.experts->config().bias_shared < 1) {
+      player_spec ceiling = expert_player::spec(d.experts, 0, expert_role::shared_bias);
+      ceiling.name = d.name + "/shared-bias";
+      l.push_back({bridge(ceiling), std::nullopt});
     }
     return l;
   };

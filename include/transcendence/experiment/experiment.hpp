@@ -496,10 +496,13 @@ class experiment {
     return out;
   }
 
+  // Every dataset's ladder (a dataset may add its own players), each name once, in order.
   std::vector<std::string> ladder_names() const {
     std::vector<std::string> out;
     if (m_h.ladder)
-      for (const ladder_entry& l : m_h.ladder(m_s.datasets.front())) out.push_back(l.player.name);
+      for (const dataset& d : m_s.datasets)
+        for (const ladder_entry& l : m_h.ladder(d))
+          if (std::find(out.begin(), out.end(), l.player.name) == out.end()) out.push_back(l.player.name);
     return out;
   }
 
