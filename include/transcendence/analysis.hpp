@@ -7,3 +7,4 @@
 #include "transcendence/analysis/move_quality.hpp"
 #include "transcendence/analysis/report.hpp"
 #include "transcendence/analysis/table1.hpp"
+#include "transcendence/analysis/tsne.hpp"

@@ -1,10 +1,16 @@
 #define BOOST_TEST_MODULE analysis_report
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "transcendence/analysis/report.hpp"
+#include "transcendence/analysis/tsne.hpp"
+#include "transcendence/core/random.hpp"
 
 using namespace transcendence;
 
@@ -79,4 +85,31 @@ BOOST_AUTO_TEST_CASE(table_and_figure_files) {
   BOOST_TEST(gp.find("filledcurves") != std::string::npos);
   BOOST_TEST(std::filesystem::exists(dir / "rating_vs_temperature.dat"));
   std::filesystem::remove_all(dir);
+}
+
+// t-SNE keeps clusters apart: three well-separated Gaussian clusters in 20 dimensions come out as
+// three groups in the plane (every point's nearest map neighbours share its cluster), and the map
+// is a function of the seed.
+BOOST_AUTO_TEST_CASE(tsne_separates_clusters_and_is_seeded) {
+  const std::size_t per = 40, d = 20, n = 3 * per;
+  std::vector<float> x(n * d);
+  transcendence::rng gen(4);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < d; ++k) x[i * d + k] = static_cast<float>((k == i / per ? 10.0 : 0.0) + gen.normal());
+  const transcendence::tsne_config c{.perplexity = 10.0, .iterations = 1000, .seed = 3};
+  const std::vector<double> y = transcendence::tsne_2d(x, n, d, c);
+  BOOST_TEST(y.size() == 2 * n);
+  std::size_t agree = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::vector<std::pair<double, std::size_t>> by;
+    for (std::size_t j = 0; j < n; ++j)
+      if (j != i) by.push_back({std::hypot(y[2 * i] - y[2 * j], y[2 * i + 1] - y[2 * j + 1]), j});
+    std::partial_sort(by.begin(), by.begin() + 5, by.end());
+    for (std::size_t k = 0; k < 5; ++k) agree += by[k].second / per == i / per;
+  }
+  BOOST_TEST(static_cast<double>(agree) / static_cast<double>(5 * n) > 0.95);
+  BOOST_TEST((transcendence::tsne_2d(x, n, d, c) == y));
+  BOOST_CHECK_THROW(transcendence::tsne_2d(x, n, d, {.perplexity = 50.0}), transcendence::config_error);
+  x[7] = std::nanf("");
+  BOOST_CHECK_THROW(transcendence::tsne_2d(x, n, d, c), transcendence::config_error);
 }

@@ -344,6 +344,18 @@ class gpt_model {
     std::copy_n(m_host_logits.begin(), count, out.begin());
   }
 
+  /// @brief Copies the final hidden states of the last forward to the host: the last layer norm's
+  /// output, what the heads read (the paper's "latent space" of a position).
+  /// @param out at least batch × length × d_model floats (row = sequence · length + position).
+  /// @throws config_error when @p out is too small.
+  void get_hidden(std::span<float> out) {
+    const auto count = static_cast<std::size_t>(m_batch * m_length * m_config.d_model);
+    if (out.size() < count) throw config_error("gpt_model::get_hidden: output span too small");
+    m_host_hidden.resize(m_host_losses.size() * static_cast<std::size_t>(m_config.d_model));  // the buffer's capacity
+    m_b->download(m_ws.lnf_out, m_host_hidden);
+    std::copy_n(m_host_hidden.begin(), count, out.begin());
+  }
+
  private:
   struct block_activations {
     buffer_type ln1_out, ln1_mean, ln1_rstd, qkv, probs, att_y, resid_mid, ln2_out, ln2_mean, ln2_rstd, fc_pre, fc_act;
@@ -565,7 +577,7 @@ class gpt_model {
   bool m_has_candidates = false;
   detail::candidate_head<B> m_head;
   std::vector<token_id> m_host_tokens, m_host_targets, m_host_feature_ids, m_host_feature_offsets;
-  std::vector<float> m_host_losses, m_host_logits;
+  std::vector<float> m_host_losses, m_host_logits, m_host_hidden;
 };
 
 }  // namespace transcendence
