@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,9 @@
 #ifdef TRANSCENDENCE_HAVE_ONEDNN
 #include <omp.h>
 #include "transcendence/backend/onednn.hpp"
+#endif
+#ifdef TRANSCENDENCE_HAVE_MPI
+#include "transcendence/distributed/mpi.hpp"
 #endif
 
 namespace fs = std::filesystem;
@@ -166,11 +171,12 @@ struct options {
   std::size_t top_k = 5, threads = 0;
   bool bf16 = false, tf32 = false, retrain = false, mask = false, ignore_gate = false;
   chess_rules rules{};  // claims (50 moves, threefold) automatic; the length limit comes from the preset
+  rank_context ranks{};  // the processes of an mpirun run (one without it)
 };
 
 // The backend-dependent policies, chosen once: a CPU backend here, CUDA through cuda_policies.cu.
 template <class T>
-backend_policies backend_policies_for(const T& tok, const options& o) {
+backend_policies single_process_policies_for(const T& tok, const options& o) {
   const sampler_choice s{o.sampler, o.top_k};
 #ifdef TRANSCENDENCE_HAVE_CUDA
   if (o.preset.backend == "cuda") return cuda_policies(tok, s, o.tf32);
@@ -188,6 +194,29 @@ backend_policies backend_policies_for(const T& tok, const options& o) {
   }
 #endif
   return policies_on<reference_backend>(tok, s, {}, {});
+}
+
+template <class T>
+backend_policies backend_policies_for(const T& tok, const options& o) {
+  backend_policies p = single_process_policies_for(tok, o);
+  if (!o.ranks.distributed()) return p;
+  // Under mpirun: every rank trains its slice of each batch, the gradients all-reduced.
+#ifdef TRANSCENDENCE_HAVE_MPI
+#ifdef TRANSCENDENCE_HAVE_ONEDNN
+  if (o.preset.backend == "onednn") {
+    onednn_options op;
+    if (o.bf16) op.precision = onednn_precision::bf16;
+    p.train = train_with<onednn_backend, mpi_gradient_reducer<onednn_backend>>([op] { return std::make_unique<onednn_backend>(op); });
+    return p;
+  }
+#endif
+  if (o.preset.backend != "cuda") {
+    p.train = train_with<reference_backend, mpi_gradient_reducer<reference_backend>>();
+    return p;
+  }
+#endif
+  throw config_error("--backend " + o.preset.backend + " cannot train on " + std::to_string(o.ranks.ranks) +
+                     " ranks in this build (data-parallel training is wired for the CPU backends)");
 }
 
 json population_json(const population_config& c) {
@@ -423,7 +452,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   const T tok;
   typename chess_experiment::settings s;
   s.title = "Chess transcendence (" + p.name + " preset)";
-  s.out = o.out, s.seed = o.seed, s.threads = o.threads;
+  s.out = o.out, s.seed = o.seed, s.threads = o.threads, s.ranks = o.ranks;
   for (const dataset_spec& d : p.datasets) {
     typename chess_experiment::dataset x;
     x.name = d.name, x.description = d.description, x.prediction = d.prediction, x.gated = d.gated;
@@ -464,7 +493,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   };
   std::string sf_missing;
   const auto sf_anchor = uci_engine::stockfish_config(16, &sf_missing);
-  if (!sf_anchor) std::fprintf(stderr, "note: no anchor, the ratings are relative to this pool: %s\n", sf_missing.c_str());
+  if (!sf_anchor && o.ranks.root()) std::fprintf(stderr, "note: no anchor, the ratings are relative to this pool: %s\n", sf_missing.c_str());
   h.ladder = [&](const typename chess_experiment::dataset& d) {
     const auto pop = std::make_shared<const expert_population>(population(1, 0, 0, 0, o.seed));  // its clean judgement
     std::vector<typename chess_experiment::ladder_entry> l{{bridge(expert_player::spec(pop, 0, expert_role::clean)), std::nullopt},
@@ -506,14 +535,37 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
 
   chess_experiment e(domain, tok, s, pol, h);
   for (const std::string& f : force) e.force(f);  // every flag is checked before any work or deletion
-  if (fresh) fs::remove_all(o.out);
+  if (fresh) o.ranks.on_root([&] { fs::remove_all(o.out); });
   e.run();
-  return check ? (e.check() == 0 ? 0 : 1) : 0;
+  if (!check) return 0;
+  int rc = 0;
+  o.ranks.on_root([&] { rc = e.check() == 0 ? 0 : 1; });
+  return std::stoi(o.ranks.share(std::to_string(rc)));  // rank 0's verdict is every rank's exit code
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Under mpirun every rank runs this program: rank 0 decides, writes and logs, the episodes and the
+  // training are shared (see the README). Without mpirun MPI is not started: one process, as before.
+  rank_context ranks;
+#ifdef TRANSCENDENCE_HAVE_MPI
+  std::optional<mpi_session> mpi;
+  if (mpi_launched()) {
+    // Defaults the user's environment or --mca flags override: a rank waiting in a collective yields
+    // its core (the machine is often shared), and no single-copy mechanism that containers forbid.
+    setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
+    try {
+      mpi.emplace(argc, argv);
+      ranks = mpi_rank_context(mpi->communicator());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "chess_transcendence: error: %s\n", e.what());
+      return 2;
+    }
+    if (mpi->is_root()) std::fprintf(stderr, "chess_transcendence: %s\n", mpi->description().c_str());
+  }
+#endif
   CLI::App app{"chess_transcendence: train models on capped-strength chess games and measure whether low-temperature "
                "sampling plays above the cap (data -> gate -> train -> play -> rate -> analyse -> report)"};
   app.footer("Exit codes: 0 success (or --check passed), 1 --check found a problem, 2 input/output or engine error, "
@@ -557,10 +609,37 @@ int main(int argc, char** argv) {
   app.add_flag("--check", check, "after the run, verify every stage's outputs and the report (exit 1 if not)");
   app.add_flag("--list-presets", list, "describe the presets and exit");
   app.add_option("--ship", ship, "after the run, write each model as a weights-only bf16 checkpoint into this folder");
-  if (const auto rc = transcendence::parse_command_line(app, argc, argv, "chess_transcendence")) return *rc;
+  // Every rank parses the same arguments to the same outcome; only rank 0 prints help or errors.
+  if (ranks.root()) {
+    if (const auto rc = transcendence::parse_command_line(app, argc, argv, "chess_transcendence")) return *rc;
+  } else {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return e.get_exit_code() == 0 ? 0 : exit_configuration;
+    }
+  }
+  o.ranks = ranks;
+  bool collective = false;  // past here a rank may wait for another in a collective
+  // How a failure ends this rank: with its exit code, or, when it is this rank's alone and the
+  // others may be waiting for it in a collective, by ending every rank (MPI_Abort).
+  const auto fail = [&](int code, const char* what, const char* prefix) {
+    const bool together = ranks.failed_together();
+    // Rank 0 speaks for all, except for a failure of another rank's own (before the collectives,
+    // every rank checks the same flags to the same verdict).
+    if (ranks.root() || (collective && !together)) std::fprintf(stderr, "chess_transcendence: %s%s\n", prefix, what);
+#ifdef TRANSCENDENCE_HAVE_MPI
+    if (ranks.distributed() && collective && !together) {
+      std::fflush(stderr);
+      mpi->abort(code);
+    }
+#endif
+    return code;
+  };
   try {
     if (list) {
-      for (const char* n : {"smoke", "quick", "default", "full", "paper"}) std::printf("%-8s %s\n", n, make_preset(n, seed).summary.c_str());
+      if (ranks.root())
+        for (const char* n : {"smoke", "quick", "default", "full", "paper"}) std::printf("%-8s %s\n", n, make_preset(n, seed).summary.c_str());
       return 0;
     }
     // Every flag is checked before any work; nothing is silently replaced.
@@ -596,29 +675,34 @@ int main(int argc, char** argv) {
                               "a majority of diverse human players (no verdict: the cap is a nominal Lichess rating, on another scale "
                               "than the pool's)", true, true, {}, cap});
     }
+    if (ranks.distributed()) {
+      // One compute thread a rank unless asked, and the cores shared among the ranks' games.
+      if (compute_threads == 0) compute_threads = 1;
+      if (!threads) o.threads = std::max<std::size_t>(1, std::thread::hardware_concurrency() / static_cast<std::size_t>(ranks.ranks));
+    }
 #ifdef TRANSCENDENCE_HAVE_ONEDNN
     set_onednn_compute_threads(compute_threads);
 #else
-    if (p.backend == "onednn") std::fprintf(stderr, "note: oneDNN is not in this build; using the reference backend\n");
+    if (p.backend == "onednn" && ranks.root()) std::fprintf(stderr, "note: oneDNN is not in this build; using the reference backend\n");
 #endif
     o.rules.max_fullmoves = p.max_fullmoves;
     int rc = 0;
+    collective = ranks.distributed();
     switch (p.tokens) {
       case chess_model_tokens::board_move: rc = run<board_move_tokenizer>(o, force, fresh, check); break;
       case chess_model_tokens::move: rc = run<move_tokenizer>(o, force, fresh, check); break;
       case chess_model_tokens::pgn_char: rc = run<chess_transcript_tokenizer>(o, force, fresh, check); break;
     }
     if (!ship.empty())
-      ship_checkpoints(o, ship, "chess_transcendence --preset " + p.name + " --seed " + std::to_string(seed) + (o.bf16 ? " --bf16" : "") + " --train");
+      ranks.on_root([&] {
+        ship_checkpoints(o, ship, "chess_transcendence --preset " + p.name + " --seed " + std::to_string(seed) + (o.bf16 ? " --bf16" : "") + " --train");
+      });
     return rc;
   } catch (const config_error& e) {
-    std::fprintf(stderr, "chess_transcendence: %s\n", e.what());
-    return 3;
+    return fail(3, e.what(), "");
   } catch (const interrupted_error& e) {
-    std::fprintf(stderr, "chess_transcendence: %s\n", e.what());
-    return 130;
+    return fail(130, e.what(), "");
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "chess_transcendence: error: %s\n", e.what());
-    return 2;
+    return fail(2, e.what(), "error: ");
   }
 }

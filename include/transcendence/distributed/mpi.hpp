@@ -11,17 +11,20 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "transcendence/backend/concepts.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/types.hpp"
 #include "transcendence/distributed/concepts.hpp"
+#include "transcendence/distributed/ranks.hpp"
 #include "transcendence/model/gpt.hpp"
 #include "transcendence/model/trainer.hpp"
 
@@ -152,6 +155,17 @@ class mpi_session {
   int m_size = 1;
 };
 
+/// @brief Whether this process was started by an MPI launcher (`mpirun`, `mpiexec`, `srun`), from
+/// the variables the launchers set (Open MPI's `OMPI_COMM_WORLD_SIZE`, PMI's `PMI_SIZE`, PMIx's
+/// `PMIX_RANK`). A program that may also run alone can skip MPI entirely when it was not: MPI's
+/// "singleton" start takes about a second.
+/// @return true under a launcher.
+inline bool mpi_launched() noexcept {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
+    if (const char* x = std::getenv(v); x && *x) return true;
+  return false;
+}
+
 /// @brief The sum of a value over the ranks of a communicator (the same on every rank).
 /// @param value this rank's value.
 /// @param comm the communicator.
@@ -170,6 +184,106 @@ inline bool mpi_any(bool flag, MPI_Comm comm = MPI_COMM_WORLD) {
   int mine = flag ? 1 : 0, any = 0;
   detail::mpi_check(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_LOR, comm), "MPI_Allreduce");
   return any != 0;
+}
+
+namespace detail {
+// Completes a request without spinning: MPI_Test, then a sleep that doubles up to 20 ms. A rank
+// that waits minutes for rank 0 (which alone writes a report, say) then costs no core.
+inline void mpi_wait_idle(MPI_Request& request) {
+  auto pause = std::chrono::microseconds(50);
+  for (;;) {
+    int done = 0;
+    mpi_check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(20000));
+  }
+}
+inline constexpr int mpi_gather_tag = 0x7d15;
+inline constexpr std::size_t mpi_chunk = std::size_t{1} << 30U;  // bytes per message (below INT_MAX)
+}  // namespace detail
+
+/// @brief Waits until every rank of a communicator has called it, sleeping between polls instead
+/// of spinning (`MPI_Ibarrier` and `MPI_Test`): for ranks that wait long for another.
+/// @param comm the communicator.
+inline void mpi_idle_barrier(MPI_Comm comm = MPI_COMM_WORLD) {
+  MPI_Request request;
+  detail::mpi_check(MPI_Ibarrier(comm, &request), "MPI_Ibarrier");
+  detail::mpi_wait_idle(request);
+}
+
+/// @brief Replaces every rank's string by rank 0's (collective; waits without spinning).
+/// @param value this rank's string; rank 0's on return.
+/// @param comm the communicator.
+inline void mpi_broadcast(std::string& value, MPI_Comm comm = MPI_COMM_WORLD) {
+  unsigned long long size = value.size();
+  MPI_Request request;
+  detail::mpi_check(MPI_Ibcast(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, comm, &request), "MPI_Ibcast");
+  detail::mpi_wait_idle(request);
+  value.resize(static_cast<std::size_t>(size));
+  for (std::size_t at = 0; at < value.size(); at += detail::mpi_chunk) {
+    const auto count = static_cast<int>(std::min(detail::mpi_chunk, value.size() - at));
+    detail::mpi_check(MPI_Ibcast(value.data() + at, count, MPI_CHAR, 0, comm, &request), "MPI_Ibcast");
+    detail::mpi_wait_idle(request);
+  }
+}
+
+/// @brief Every rank's string on rank 0, in rank order (collective; point-to-point messages,
+/// waits without spinning, any size).
+/// @param value this rank's string.
+/// @param comm the communicator.
+/// @return on rank 0 one string per rank; on the others nothing.
+inline std::vector<std::string> mpi_gather(const std::string& value, MPI_Comm comm = MPI_COMM_WORLD) {
+  int rank = 0, ranks = 1;
+  detail::mpi_check(MPI_Comm_rank(comm, &rank), "MPI_Comm_rank");
+  detail::mpi_check(MPI_Comm_size(comm, &ranks), "MPI_Comm_size");
+  MPI_Request request;
+  const int tag = detail::mpi_gather_tag;
+  if (rank != 0) {
+    unsigned long long size = value.size();
+    detail::mpi_check(MPI_Isend(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, tag, comm, &request), "MPI_Isend");
+    detail::mpi_wait_idle(request);
+    for (std::size_t at = 0; at < value.size(); at += detail::mpi_chunk) {
+      const auto count = static_cast<int>(std::min(detail::mpi_chunk, value.size() - at));
+      detail::mpi_check(MPI_Isend(value.data() + at, count, MPI_CHAR, 0, tag, comm, &request), "MPI_Isend");
+      detail::mpi_wait_idle(request);
+    }
+    return {};
+  }
+  std::vector<std::string> all(static_cast<std::size_t>(ranks));
+  all[0] = value;
+  for (int r = 1; r < ranks; ++r) {
+    unsigned long long size = 0;
+    detail::mpi_check(MPI_Irecv(&size, 1, MPI_UNSIGNED_LONG_LONG, r, tag, comm, &request), "MPI_Irecv");
+    detail::mpi_wait_idle(request);
+    std::string& s = all[static_cast<std::size_t>(r)];
+    s.resize(static_cast<std::size_t>(size));
+    for (std::size_t at = 0; at < s.size(); at += detail::mpi_chunk) {
+      const auto count = static_cast<int>(std::min(detail::mpi_chunk, s.size() - at));
+      detail::mpi_check(MPI_Irecv(s.data() + at, count, MPI_CHAR, r, tag, comm, &request), "MPI_Irecv");
+      detail::mpi_wait_idle(request);
+    }
+  }
+  return all;
+}
+
+/// @brief The experiment layer's view of an MPI communicator: its rank and size, and barrier,
+/// broadcast and gather that wait without spinning (transcendence::mpi_idle_barrier(), transcendence::mpi_broadcast(),
+/// transcendence::mpi_gather()).
+/// @param comm the communicator; it must outlive the context.
+/// @return the context.
+/// @code
+/// transcendence::mpi_session mpi(argc, argv);
+/// settings.ranks = transcendence::mpi_rank_context();  // experiment<G, T, E>::settings
+/// @endcode
+inline rank_context mpi_rank_context(MPI_Comm comm = MPI_COMM_WORLD) {
+  rank_context c;
+  detail::mpi_check(MPI_Comm_rank(comm, &c.rank), "MPI_Comm_rank");
+  detail::mpi_check(MPI_Comm_size(comm, &c.ranks), "MPI_Comm_size");
+  c.barrier = [comm] { mpi_idle_barrier(comm); };
+  c.broadcast = [comm](std::string& value) { mpi_broadcast(value, comm); };
+  c.gather = [comm](const std::string& value) { return mpi_gather(value, comm); };
+  return c;
 }
 
 class reference_backend;

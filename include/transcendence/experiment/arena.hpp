@@ -22,10 +22,13 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/progress.hpp"
 #include "transcendence/core/random.hpp"
 #include "transcendence/core/types.hpp"
+#include "transcendence/distributed/ranks.hpp"
 #include "transcendence/game/concepts.hpp"
 #include "transcendence/rating/concepts.hpp"
 
@@ -333,22 +336,103 @@ struct arena_config {
   /// Called once per player, at its first failure (its name and the episode's detail), one at a
   /// time: a failed player is not asked again in this schedule (see transcendence::run_episodes()).
   std::function<void(const std::string&, const std::string&)> on_failure;
+  /// The processes that share the schedule (default: one). With several, rank r plays the
+  /// episodes i with i % ranks == r, and rank 0 gathers every record (see transcendence::run_episodes()).
+  rank_context ranks{};
 };
+
+/// @brief An episode record as bytes that any rank can send: everything but the start state and
+/// the actions, which travel as each action's index among the legal actions of its state
+/// (`domain.legal_actions`), so no domain needs a serialisation of its own.
+/// @tparam G the game domain.
+/// @param domain the rules.
+/// @param records the records.
+/// @return MessagePack bytes.
+/// @throws config_error when an action is not legal in its state (a broken record).
+template <playable_game_domain G>
+std::string encode_episodes(const G& domain, std::span<const episode_record<G>> records) {
+  nlohmann::json all = nlohmann::json::array();
+  std::vector<typename G::action_type> legal;
+  for (const episode_record<G>& r : records) {
+    std::vector<std::uint32_t> picks;
+    picks.reserve(r.actions.size());
+    typename G::state_type state = r.start;
+    for (const auto& a : r.actions) {
+      domain.legal_actions(state, legal);
+      const auto it = std::find(legal.begin(), legal.end(), a);
+      if (it == legal.end()) throw config_error("encode_episodes: episode " + std::to_string(r.episode_index) + " has an illegal action");
+      picks.push_back(static_cast<std::uint32_t>(it - legal.begin()));
+      state = domain.apply(state, a);
+    }
+    all.push_back({r.episode_index, r.seats, r.opening_actions, r.result, static_cast<int>(r.end), r.faulty_seat, r.illegal_attempts,
+                   r.detail, r.seconds, picks});
+  }
+  const std::vector<std::uint8_t> bytes = nlohmann::json::to_msgpack(all);
+  return {bytes.begin(), bytes.end()};
+}
+
+/// @brief Rebuilds episode records from transcendence::encode_episodes(), given each episode's start state.
+/// @tparam G the game domain.
+/// @param domain the rules.
+/// @param bytes the encoded records.
+/// @param start_of the start state of an episode, by its index in the schedule.
+/// @return the records, in the encoded order.
+/// @throws format_error on bytes that are not such records (or an action index out of range).
+template <playable_game_domain G>
+std::vector<episode_record<G>> decode_episodes(const G& domain, const std::string& bytes,
+                                               const std::function<typename G::state_type(std::size_t)>& start_of) {
+  std::vector<episode_record<G>> out;
+  std::vector<typename G::action_type> legal;
+  try {
+    const nlohmann::json all = nlohmann::json::from_msgpack(bytes);
+    for (const nlohmann::json& e : all) {
+      episode_record<G> r;
+      r.episode_index = e.at(0).get<std::size_t>();
+      r.seats = e.at(1).get<std::vector<std::size_t>>();
+      r.opening_actions = e.at(2).get<std::size_t>();
+      r.result = e.at(3).get<double>();
+      r.end = static_cast<episode_end>(e.at(4).get<int>());
+      r.faulty_seat = e.at(5).get<int>();
+      r.illegal_attempts = e.at(6).get<std::vector<std::size_t>>();
+      r.detail = e.at(7).get<std::string>();
+      r.seconds = e.at(8).get<double>();
+      r.start = start_of(r.episode_index);
+      typename G::state_type state = r.start;
+      for (const nlohmann::json& k : e.at(9)) {
+        domain.legal_actions(state, legal);
+        const auto pick = k.get<std::size_t>();
+        if (pick >= legal.size()) throw format_error("action index out of range");
+        r.actions.push_back(legal[pick]);
+        state = domain.apply(state, legal[pick]);
+      }
+      out.push_back(std::move(r));
+    }
+  } catch (const nlohmann::json::exception& x) {
+    throw format_error(std::string("decode_episodes: ") + x.what());
+  }
+  return out;
+}
 
 /// @brief Plays a schedule: episodes in parallel, each worker with its own player instances.
 ///
 /// Episode i of the expanded schedule gets the seed `rng(seed).fork(i)`, so results do not depend
-/// on the thread count (for players whose only randomness is their seed). A player's fault loses
+/// on the thread count (for players whose only randomness is their seed), nor on the number of
+/// ranks that share the schedule (`arena_config::ranks`: rank r plays the episodes i with
+/// i % ranks == r, each with the same seed as in one process; rank 0 gathers the records, sent
+/// with encode_episodes(), and returns all of them in schedule order, the other ranks none; it is
+/// then collective, and an error on any rank is rethrown on every rank). A player's fault loses
 /// its episode; any other error stops the schedule and is rethrown. A player that *failed* (threw:
 /// an engine that crashed, hung or never started) is not asked again: its later episodes are
 /// recorded at once as failures of that seat, without a move, so that an engine that never answers
-/// costs one timeout per worker instead of one per episode.
+/// costs one timeout per worker instead of one per episode (per rank: the ranks do not tell each
+/// other, which changes which episodes record "not asked", not the ratings, since a failed player
+/// is not rated).
 /// @tparam G the game domain.
 /// @param domain the rules (shared, const).
 /// @param players the participants.
 /// @param schedule the fixtures (indices into @p players).
 /// @param config threads, seed, limit, openings, progress.
-/// @return every episode, in schedule order.
+/// @return every episode, in schedule order (on rank 0; nothing on the other ranks).
 /// @throws config_error on a fixture naming unknown players (or two for a one-seat task, or the same one
 /// twice for a two-seat game).
 /// @code
@@ -384,9 +468,14 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
     if (!p.make) throw config_error("run_episodes: participant '" + p.name + "' has no factory");
 
   std::vector<episode_record<G>> out(plan.size());
+  // This rank's share: the episodes i with i % ranks == rank (all of them in one process).
+  const rank_context& ranks = config.ranks;
+  const auto stride = static_cast<std::size_t>(std::max(1, ranks.ranks));
+  const auto offset = static_cast<std::size_t>(std::max(0, ranks.rank));
+  const std::size_t mine_count = plan.size() > offset ? (plan.size() - offset + stride - 1) / stride : 0;
   std::size_t threads = config.threads ? config.threads : std::max(1U, std::thread::hardware_concurrency());
-  threads = std::max<std::size_t>(1, std::min(threads, plan.size()));
-  progress_bar bar(config.label, plan.size(), "episodes", config.progress);
+  threads = std::max<std::size_t>(1, std::min(threads, mine_count));
+  progress_bar bar(config.label, mine_count, "episodes", config.progress && ranks.root());
   std::mutex done_mutex;
   std::exception_ptr first_error;
   std::atomic<std::size_t> next{0};
@@ -412,7 +501,7 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
     std::vector<basic_player<G>*> seated(seats);
     try {
       while (!stop.load()) {
-        const std::size_t i = next.fetch_add(1);
+        const std::size_t i = next.fetch_add(1) * stride + offset;
         if (i >= plan.size()) break;
         const planned& p = plan[i];
         for (std::size_t s = 0; s < seats; ++s) {
@@ -462,7 +551,48 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
     worker();
   }
   bar.finish();
-  if (first_error) std::rethrow_exception(first_error);
+  if (!ranks.distributed()) {
+    if (first_error) std::rethrow_exception(first_error);
+    return out;
+  }
+  // Every rank sends its episodes to rank 0, which puts them in their places, then the ranks
+  // agree on whether any failed (every rank reaches both collectives whatever happened).
+  std::exception_ptr failure = first_error;
+  std::string mine;
+  if (!failure && !ranks.root()) {  // rank 0 keeps its own
+    try {
+      std::vector<episode_record<G>> played;
+      for (std::size_t i = offset; i < plan.size(); i += stride) played.push_back(std::move(out[i]));
+      mine = encode_episodes<G>(domain, played);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  const std::vector<std::string> all = ranks.collect(mine);
+  if (ranks.root() && !failure) {
+    try {
+      const std::function<typename G::state_type(std::size_t)> start_of = [&](std::size_t i) {
+        if (i >= plan.size()) throw format_error("run_episodes: a rank sent episode " + std::to_string(i) + " of " + std::to_string(plan.size()));
+        if (plan[i].opening != std::size_t(-1) && config.openings[plan[i].opening].start) return *config.openings[plan[i].opening].start;
+        rng start_gen = rng(base.fork(i)()).fork(1000);  // as play_episode draws it
+        return domain.initial_state(start_gen);
+      };
+      std::size_t received = 0;
+      for (std::size_t r = 1; r < all.size(); ++r)
+        for (episode_record<G>& e : decode_episodes<G>(domain, all[r], start_of)) {
+          if (e.episode_index % stride != r) throw format_error("run_episodes: rank " + std::to_string(r) + " sent another rank's episode");
+          const std::size_t i = e.episode_index;
+          out[i] = std::move(e);
+          ++received;
+        }
+      if (received + mine_count != plan.size())
+        throw format_error("run_episodes: the ranks sent " + std::to_string(received + mine_count) + " of " + std::to_string(plan.size()) + " episodes");
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+  ranks.agree(failure);
+  if (!ranks.root()) return {};
   return out;
 }
 

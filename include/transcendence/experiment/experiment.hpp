@@ -31,6 +31,7 @@
 #include "transcendence/core/io.hpp"
 #include "transcendence/core/random.hpp"
 #include "transcendence/dataset/token_shard.hpp"
+#include "transcendence/distributed/ranks.hpp"
 #include "transcendence/experiment/arena.hpp"
 #include "transcendence/experiment/ensemble.hpp"
 #include "transcendence/experiment/model_player.hpp"
@@ -213,6 +214,13 @@ class experiment {
     std::string model_inputs = "the tokens only";
     nlohmann::json policy_names = nlohmann::json::object();  ///< backend / sampler / rating names (fingerprints, report).
     nlohmann::json extra = nullptr;                  ///< Domain knobs that every stage depends on.
+    /// The processes of the run (default: one). With several (e.g. `mpi_rank_context()` under
+    /// `mpirun`), every rank constructs the same experiment and calls run(): rank 0 alone
+    /// decides which stages run, writes every file under `out` and logs; the episodes of the
+    /// data, gate and play stages are split across the ranks and gathered on rank 0; the train
+    /// stage runs on every rank (give it a data-parallel train function, e.g. `train_with<B,
+    /// mpi_gradient_reducer<B>>`); the other stages run on rank 0 while the others wait.
+    rank_context ranks{};
   };
 
   /// @brief Where the domain adds to the generic pipeline (every hook is optional).
@@ -264,7 +272,7 @@ class experiment {
         m_s(std::move(s)),
         m_p(std::move(p)),
         m_h(std::move(h)),
-        m_runner(m_s.out, stage_names, fingerprint_parts()) {
+        m_runner(m_s.out, stage_names, fingerprint_parts(), m_s.ranks) {
     validate();
   }
 
@@ -341,19 +349,25 @@ class experiment {
   /// @brief Runs every stage that does not verify, in order.
   /// @throws config_error when a dataset fails the headroom gate (unless ignored); whatever a
   /// stage throws (its outputs then stay unverified, so the next run redoes or resumes it).
+  /// With several ranks (`settings::ranks`) it is collective: every rank calls it, and a failure
+  /// on one rank is a failure on every rank.
   void run() {
-    std::filesystem::create_directories(m_s.out / "stages");
-    std::fprintf(stderr, "%s: %zu datasets, seed %llu, out %s\n", m_s.title.c_str(), m_s.datasets.size(),
-                 static_cast<unsigned long long>(m_s.seed), m_s.out.c_str());
+    const rank_context& ranks = m_s.ranks;
+    ranks.on_root([&] {
+      std::filesystem::create_directories(m_s.out / "stages");
+      std::fprintf(stderr, "%s: %zu datasets, seed %llu, out %s%s\n", m_s.title.c_str(), m_s.datasets.size(),
+                   static_cast<unsigned long long>(m_s.seed), m_s.out.c_str(),
+                   ranks.distributed() ? (", " + std::to_string(ranks.ranks) + " ranks").c_str() : "");
+    });
     m_runner.run("data", [&] { return stage_data(); });
     m_runner.run("gate", [&] { return stage_gate(); });
-    enforce_gate();
+    ranks.on_root([&] { enforce_gate(); });
     m_runner.run("train", [&] { return stage_train(); });
     m_runner.run("play", [&] { return stage_play(); });
-    m_runner.run("rate", [&] { return stage_rate(); });
-    m_runner.run("analyse", [&] { return stage_analyse(); });
-    m_runner.run("report", [&] { return stage_report(); });
-    print_summary(stdout);
+    m_runner.run("rate", [&] { return on_root([&] { return stage_rate(); }); });
+    m_runner.run("analyse", [&] { return on_root([&] { return stage_analyse(); }); });
+    m_runner.run("report", [&] { return on_root([&] { return stage_report(); }); });
+    ranks.on_root([&] { print_summary(stdout); });
   }
 
   /// @brief Prints, per dataset, the cap, the best low-temperature rating, the prediction and the outcome.
@@ -509,6 +523,28 @@ class experiment {
   // --------------------------------------------------------------------------------------------
   // Helpers
 
+  // A stage body that only rank 0 runs (the others return no outputs and wait in the runner).
+  template <class F>
+  std::vector<std::filesystem::path> on_root(F&& body) {
+    if (!m_s.ranks.root()) return {};
+    return std::forward<F>(body)();
+  }
+
+  // A hook's optional answer asked on rank 0 alone (it may write files), known on every rank.
+  template <class F>
+  std::optional<nlohmann::json> root_decides(F&& ask) {
+    if (!m_s.ranks.distributed()) return std::forward<F>(ask)();
+    std::optional<nlohmann::json> answer;
+    std::string text;
+    m_s.ranks.on_root([&] {
+      answer = std::forward<F>(ask)();
+      if (answer) text = answer->dump();
+    });
+    text = m_s.ranks.share(text);
+    if (!m_s.ranks.root() && !text.empty()) answer = nlohmann::json::parse(text);
+    return answer;
+  }
+
   void write_episodes(const std::filesystem::path& file, std::span<const episode_record<G>> episodes,
                       const std::vector<std::string>& names) const {
     if (m_h.write_episodes) {
@@ -545,6 +581,7 @@ class experiment {
     if (openings) c.openings = m_s.openings;
     c.progress = m_s.progress;
     c.label = label;
+    c.ranks = m_s.ranks;
     // Said at once: a failed player is not asked again, and a silent stall is worse than a line.
     c.on_failure = [label](const std::string& who, const std::string& detail) {
       std::fprintf(stderr, "\n  %s: %s failed, is not asked again and will not be rated: %s\n", label.c_str(), who.c_str(),
@@ -598,11 +635,12 @@ class experiment {
     for (std::size_t di = 0; di < m_s.datasets.size(); ++di) {
       const dataset& d = m_s.datasets[di];
       const auto folder = dir(d);
-      std::filesystem::create_directories(folder / "shards");
+      const bool root = m_s.ranks.root();
+      if (root) std::filesystem::create_directories(folder / "shards");
       const auto t0 = std::chrono::steady_clock::now();
       if (m_h.data) {
-        if (std::optional<nlohmann::json> info = m_h.data(d, folder)) {
-          write_json_file(folder / "data.json", *info);
+        if (std::optional<nlohmann::json> info = root_decides([&] { return m_h.data(d, folder); })) {
+          if (root) write_json_file(folder / "data.json", *info);
           for (const char* f : {"data.json", "shards/train.tshard", "shards/val.tshard"}) outputs.push_back(folder / f);
           continue;
         }
@@ -621,6 +659,7 @@ class experiment {
       }
       const auto episodes =
           run_episodes(m_domain, players, schedule, arena(rng::splitmix64_value(m_s.seed * 1000 + di), "data " + d.name, true));
+      if (!root) continue;  // rank 0 has every episode and writes the shards
       // Shuffled (seeded) before packing: the schedule's round-robin openings would otherwise make
       // the order of episodes predictable, and a model would learn the next opening from the last.
       std::vector<std::size_t> order(episodes.size());
@@ -721,9 +760,11 @@ class experiment {
     for (std::size_t di = 0; di < m_s.datasets.size(); ++di) {
       const dataset& d = m_s.datasets[di];
       const auto folder = dir(d);
+      const bool root = m_s.ranks.root();
       if (!d.experts) {
         // External data: the experts' mixture is unknown, so there is no oracle to check.
-        write_json_file(folder / "ladder.json", {{"experts", nlohmann::json::array()}, {"oracle", nullptr},
+        if (root)
+          write_json_file(folder / "ladder.json", {{"experts", nlohmann::json::array()}, {"oracle", nullptr},
                                                  {"gate", nullptr}, {"headroom", nullptr}, {"results", nlohmann::json::array()},
                                                  {"note", "external data: no known experts, no oracle, no gate"}});
         outputs.push_back(folder / "ladder.json");
@@ -739,10 +780,12 @@ class experiment {
         }
         for (std::size_t b = a + 1; b < n; ++b) schedule.push_back({a, b, m_s.gate_episodes});
       }
-      std::fprintf(stderr, "  %s: rating %zu experts, the oracle and %zu ladder players\n", d.name.c_str(),
-                   d.experts->size(), ro.ladder.size());
+      if (root)
+        std::fprintf(stderr, "  %s: rating %zu experts, the oracle and %zu ladder players\n", d.name.c_str(),
+                     d.experts->size(), ro.ladder.size());
       const auto episodes =
           run_episodes(m_domain, ro.players, schedule, arena(rng::splitmix64_value(m_s.seed * 7919 + di), "gate " + d.name, true));
+      if (!root) continue;  // rank 0 has every episode, rates them and writes
       const std::vector<std::string> names = names_of(ro.players);
       std::size_t failures = 0;
       std::set<std::string> failed;
@@ -828,11 +871,14 @@ class experiment {
       job.may_resume = m_runner.may_resume("train");
       job.fingerprint = m_runner.fingerprint("train");
       job.metadata = nlohmann::json{{"dataset", d.name}, {"seed", m_s.seed}, {"tokenizer", m_tok.name()}}.dump();
+      job.ranks = m_s.ranks.ranks;
       const auto t0 = std::chrono::steady_clock::now();
       std::optional<nlohmann::json> given;
-      if (m_h.pretrained) given = m_h.pretrained(d, job.checkpoint);
+      if (m_h.pretrained) given = root_decides([&] { return m_h.pretrained(d, job.checkpoint); });
       nlohmann::json info = given ? *given : m_p.train(job);
       info["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (m_s.ranks.distributed() && !given) info["ranks"] = m_s.ranks.ranks;
+      if (!m_s.ranks.root()) continue;
       std::fprintf(stderr, "  %s: validation loss %.3f\n", d.name.c_str(), info.value("validation_loss", std::nan("")));
       write_json_file(folder / "train.json", info);
       outputs.push_back(job.checkpoint);
@@ -878,6 +924,7 @@ class experiment {
       }
       const auto episodes = run_episodes(m_domain, ro.players, schedule,
                                          arena(rng::splitmix64_value(m_s.seed * 104729 + di), "play " + d.name, true));
+      if (!m_s.ranks.root()) continue;  // rank 0 has every episode and writes
       const std::vector<std::string> names = names_of(ro.players);
       nlohmann::json per_tau = nlohmann::json::array();
       for (std::size_t k = 0; k < models.size(); ++k) {

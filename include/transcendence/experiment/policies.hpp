@@ -24,6 +24,8 @@
 #include "transcendence/backend/concepts.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/types.hpp"
+#include "transcendence/distributed/concepts.hpp"
+#include "transcendence/distributed/single_process.hpp"
 #include "transcendence/experiment/arena.hpp"
 #include "transcendence/experiment/model_player.hpp"
 #include "transcendence/model/checkpoint.hpp"
@@ -66,6 +68,7 @@ struct train_job {
   bool may_resume = true;                ///< Continue a checkpoint of the same configuration when there is one.
   std::string fingerprint;               ///< Stored in the checkpoint; only a matching one is resumed.
   std::string metadata;                  ///< Extra JSON stored with the checkpoint.
+  int ranks = 1;                         ///< Processes that train together (the train function's policy must have as many).
 };
 
 /// @brief Trains one model and returns what the report needs (steps, losses, throughput).
@@ -96,16 +99,26 @@ using rate_function =
     std::function<rating_table(const std::vector<std::pair<std::string, double>>& anchors, const std::vector<rated_result>& results)>;
 
 /// @brief The train function of a backend: builds a `gpt_model<B>`, resumes a checkpoint of the
-/// same configuration when allowed, trains with `trainer<B>` and writes the final checkpoint.
+/// same configuration when allowed, trains with `trainer<B, R>` and writes the final checkpoint.
+///
+/// With a data-parallel policy @p R (e.g. `mpi_gradient_reducer<B>`), every rank calls the
+/// function with the same job: each builds the same model (same seed), trains its slice of every
+/// batch, and rank 0 alone decides whether to resume (its decision reaches every rank through the
+/// policy), removes a stale checkpoint, writes the checkpoints and logs.
 /// @tparam B the backend.
+/// @tparam R the gradient-reduction policy (default: one process).
 /// @param make_backend makes the backend (default: default-constructed).
+/// @param make_reducer makes the policy for each training (default: `R{}`).
 /// @return the function.
 /// @code
 /// transcendence::train_function train = transcendence::train_with<transcendence::reference_backend>();
+/// // Data-parallel over MPI (transcendence/distributed/mpi.hpp, an mpi_session alive):
+/// auto mpi_train = transcendence::train_with<transcendence::reference_backend,
+///                                            transcendence::mpi_gradient_reducer<transcendence::reference_backend>>();
 /// @endcode
-template <backend B>
-train_function train_with(std::function<std::unique_ptr<B>()> make_backend = {}) {
-  return [make_backend](const train_job& job) {
+template <backend B, gradient_reducer<B> R = single_process_reducer>
+train_function train_with(std::function<std::unique_ptr<B>()> make_backend = {}, std::function<R()> make_reducer = {}) {
+  return [make_backend, make_reducer](const train_job& job) {
     if (!job.train || !job.validation) throw config_error("train_with: the job has no corpus");
     std::unique_ptr<B> be = make_backend ? make_backend() : std::make_unique<B>();
     gpt_model<B> model(*be, job.config, job.seed);
@@ -128,10 +141,16 @@ train_function train_with(std::function<std::unique_ptr<B>()> make_backend = {})
     nlohmann::json meta = job.metadata.empty() ? nlohmann::json::object() : nlohmann::json::parse(job.metadata);
     meta["fingerprint"] = job.fingerprint;
     tc.metadata = meta.dump();
-    trainer<B> t(model, tc);
+    trainer<B, R> t(model, tc, make_reducer ? make_reducer() : R{});
+    if (t.reducer().ranks() != job.ranks)
+      throw config_error("dataset " + job.dataset + ": the run has " + std::to_string(job.ranks) +
+                         " ranks but the train function's gradient reducer has " + std::to_string(t.reducer().ranks()) +
+                         " (give a data-parallel train function, e.g. train_with<B, mpi_gradient_reducer<B>>)");
     namespace fs = std::filesystem;
-    if (fs::exists(job.checkpoint)) {
-      bool same = false;
+    // Rank 0 decides whether to resume and removes a stale checkpoint; every rank follows it.
+    const bool root = t.reducer().rank() == 0;
+    bool same = false;
+    if (root && fs::exists(job.checkpoint)) {
       if (job.may_resume) {
         try {
           same = nlohmann::json::parse(read_checkpoint(job.checkpoint).metadata).value("fingerprint", std::string()) ==
@@ -140,19 +159,21 @@ train_function train_with(std::function<std::unique_ptr<B>()> make_backend = {})
           same = false;
         }
       }
-      if (same) {
-        t.resume(job.checkpoint);
-        std::fprintf(stderr, "  %s: resuming from step %lld\n", job.dataset.c_str(), static_cast<long long>(t.state().step));
-      } else {
-        fs::remove(job.checkpoint);
-      }
+      if (!same) fs::remove(job.checkpoint);
     }
-    std::fprintf(stderr, "  %s: training %lld parameters on %zu tokens\n", job.dataset.c_str(),
-                 static_cast<long long>(model.parameter_count()), job.train->tokens.size());
+    if (t.reducer().any(root && same)) {
+      t.resume(job.checkpoint);
+      if (root)
+        std::fprintf(stderr, "  %s: resuming from step %lld\n", job.dataset.c_str(), static_cast<long long>(t.state().step));
+    }
+    if (root)
+      std::fprintf(stderr, "  %s: training %lld parameters on %zu tokens%s\n", job.dataset.c_str(),
+                   static_cast<long long>(model.parameter_count()), job.train->tokens.size(),
+                   t.reducer().ranks() > 1 ? (" on " + std::to_string(t.reducer().ranks()) + " ranks").c_str() : "");
     const train_result r = t.run(*job.train, job.validation);
     if (r.interrupted) throw interrupted_error("training of " + job.dataset + " interrupted at step " + std::to_string(r.steps) +
                                                "; rerun the same command to resume from its checkpoint");
-    if (!fs::exists(job.checkpoint)) t.save(job.checkpoint);
+    if (root && !fs::exists(job.checkpoint)) t.save(job.checkpoint);
     nlohmann::json info;
     info["parameters"] = model.parameter_count();
     info["steps"] = r.steps;

@@ -27,6 +27,7 @@
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/io.hpp"
 #include "transcendence/core/progress.hpp"
+#include "transcendence/distributed/ranks.hpp"
 
 namespace transcendence {
 
@@ -86,9 +87,13 @@ class stage_runner {
   /// @param out the output directory (manifests go to `out/stages/`).
   /// @param stages the stage names, in order.
   /// @param parts one JSON value per stage: what that stage depends on beyond the earlier stages.
+  /// @param ranks the processes of the run (default: one). With several, rank 0 alone reads and
+  /// writes the manifests and markers and decides which stage runs; @ref run is then collective.
   /// @throws config_error when the counts differ or a name repeats.
-  stage_runner(std::filesystem::path out, std::vector<std::string> stages, const std::vector<nlohmann::json>& parts)
-      : m_out(std::move(out)), m_stages(std::move(stages)), m_first_forced(m_stages.size()), m_user_forced_from(m_stages.size()) {
+  stage_runner(std::filesystem::path out, std::vector<std::string> stages, const std::vector<nlohmann::json>& parts,
+               rank_context ranks = {})
+      : m_out(std::move(out)), m_stages(std::move(stages)), m_first_forced(m_stages.size()), m_user_forced_from(m_stages.size()),
+        m_ranks(std::move(ranks)) {
     if (parts.size() != m_stages.size()) throw config_error("stage_runner: one fingerprint part per stage");
     std::set<std::string> seen(m_stages.begin(), m_stages.end());
     if (seen.size() != m_stages.size()) throw config_error("stage_runner: stage names repeat");
@@ -211,6 +216,11 @@ class stage_runner {
   /// The body returns the files the stage vouches for (under the output directory). Before it
   /// runs, the manifests of this stage and every later one are removed and a `.running` marker is
   /// written, so an interruption never leaves an older or partial output looking final.
+  ///
+  /// With several ranks it is collective: rank 0 decides whether the stage runs (and may resume)
+  /// and every rank follows; the body runs on every rank (it decides what each rank does); rank 0
+  /// alone writes the marker and the manifest, from the paths its body returned; a failure on any
+  /// rank is a failure on every rank (`rank_context::agree`).
   /// @tparam F a callable returning `std::vector<std::filesystem::path>`.
   /// @param stage the stage.
   /// @param body the work.
@@ -221,12 +231,20 @@ class stage_runner {
     const std::size_t i = index(stage);
     std::string why;
     const bool forced = i >= m_first_forced;
-    if (!forced && verified(stage, &why)) {
-      std::fprintf(stderr, "[%zu/%zu] %s: up to date, skipped (--force-stage %s reruns it)\n", i + 1, m_stages.size(),
-                   stage.c_str(), stage.c_str());
+    const bool root = m_ranks.root();
+    bool skip = root && !forced && verified(stage, &why);
+    bool resuming = root && !skip && interrupted_here(stage);
+    if (m_ranks.distributed()) {  // rank 0's decision on every rank
+      const nlohmann::json decided = nlohmann::json::parse(m_ranks.share(nlohmann::json{skip, resuming}.dump()));
+      skip = decided.at(0).get<bool>(), resuming = decided.at(1).get<bool>();
+    }
+    if (skip) {
+      if (root)
+        std::fprintf(stderr, "[%zu/%zu] %s: up to date, skipped (--force-stage %s reruns it)\n", i + 1, m_stages.size(),
+                     stage.c_str(), stage.c_str());
       m_skipped.insert(stage);
       try {
-        m_seconds[stage] = read_json_file(manifest_path(stage)).value("seconds", 0.0);
+        m_seconds[stage] = root ? read_json_file(manifest_path(stage)).value("seconds", 0.0) : 0.0;
       } catch (const std::exception&) {
         m_seconds[stage] = 0.0;
       }
@@ -234,16 +252,61 @@ class stage_runner {
     }
     m_first_forced = std::min(m_first_forced, i + 1);  // a stage that reruns invalidates the later ones
     m_provisional.erase(stage);
-    const bool resuming = interrupted_here(stage);
     m_resume[stage] = resuming || i < m_user_forced_from;
+    const std::string reason = forced ? (m_forced_by_user.count(stage) ? "forced" : "an earlier stage reran") : why;
+    if (!m_ranks.distributed()) {
+      start(stage, i, reason, resuming);
+      finish(stage, i, body());
+      return;
+    }
+    m_ranks.on_root([&] { start(stage, i, reason, resuming); });
+    std::exception_ptr failure;
+    std::vector<std::filesystem::path> outputs;
+    try {
+      outputs = body();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    m_ranks.agree(failure);
+    m_ranks.on_root([&] { finish(stage, i, outputs); });
+  }
+
+  /// @brief The processes of the run.
+  /// @return the context given at construction.
+  [[nodiscard]] const rank_context& ranks() const noexcept { return m_ranks; }
+
+  /// @brief Verifies every stage's manifest and outputs (`--check`): prints one line per problem.
+  /// @param out where to print.
+  /// @return the number of stages that do not verify (a provisional stage is a note, not a failure).
+  int check(std::FILE* out) const {
+    int failures = 0;
+    for (const auto& s : m_stages) {
+      std::string why;
+      if (verified(s, &why)) continue;
+      if (why.starts_with(provisional_prefix)) {
+        std::fprintf(out, "note: stage %s is %s\n", s.c_str(), why.c_str());
+        continue;
+      }
+      std::fprintf(out, "CHECK FAILED: stage %s: %s\n", s.c_str(), why.c_str());
+      ++failures;
+    }
+    return failures;
+  }
+
+ private:
+  // Before a stage's body: later manifests removed, the marker written, the line printed.
+  void start(const std::string& stage, std::size_t i, const std::string& reason, bool resuming) {
     std::filesystem::create_directories(m_out / "stages");
     for (std::size_t k = i; k < m_stages.size(); ++k) std::filesystem::remove(manifest_path(m_stages[k]));
     write_file_atomic(marker_path(stage), fingerprint(stage) + "\n");
-    const std::string reason = forced ? (m_forced_by_user.count(stage) ? "forced" : "an earlier stage reran") : why;
     std::fprintf(stderr, "[%zu/%zu] %s (%s)%s\n", i + 1, m_stages.size(), stage.c_str(), reason.c_str(),
                  resuming ? ", resuming the interrupted run" : "");
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::vector<std::filesystem::path> outputs = body();
+    m_started = std::chrono::steady_clock::now();
+  }
+
+  // After it: the manifest with the outputs' checksums, the marker removed.
+  void finish(const std::string& stage, std::size_t i, const std::vector<std::filesystem::path>& outputs) {
+    const auto t0 = m_started;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     nlohmann::json j;
     j["stage"] = stage;
@@ -267,25 +330,6 @@ class stage_runner {
                  progress_bar::format_duration(secs).c_str());
   }
 
-  /// @brief Verifies every stage's manifest and outputs (`--check`): prints one line per problem.
-  /// @param out where to print.
-  /// @return the number of stages that do not verify (a provisional stage is a note, not a failure).
-  int check(std::FILE* out) const {
-    int failures = 0;
-    for (const auto& s : m_stages) {
-      std::string why;
-      if (verified(s, &why)) continue;
-      if (why.starts_with(provisional_prefix)) {
-        std::fprintf(out, "note: stage %s is %s\n", s.c_str(), why.c_str());
-        continue;
-      }
-      std::fprintf(out, "CHECK FAILED: stage %s: %s\n", s.c_str(), why.c_str());
-      ++failures;
-    }
-    return failures;
-  }
-
- private:
   static constexpr const char* provisional_prefix = "provisional: ";
   [[nodiscard]] std::filesystem::path manifest_path(const std::string& stage) const {
     return m_out / "stages" / (stage + ".json");
@@ -316,6 +360,8 @@ class stage_runner {
   std::set<std::string> m_skipped;
   std::map<std::string, double> m_seconds;
   std::map<std::string, std::string> m_provisional;  // stage → what its outputs lack
+  rank_context m_ranks;
+  std::chrono::steady_clock::time_point m_started{};  // when the running stage's body started
 };
 
 }  // namespace transcendence
