@@ -24,6 +24,7 @@
 #include "transcendence/sampler/top_k.hpp"
 #include "transcendence/tokenizer/chess_move.hpp"
 #include "transcendence/tokenizer/chess_transcript.hpp"
+#include "latent_map.hpp"
 
 namespace chess_example {
 
@@ -51,6 +52,7 @@ struct backend_policies {
   transcendence::model_function<transcendence::chess_domain> model;
   table1_function table1;
   game_logits_function logits;  ///< Empty for the character scheme.
+  game_hidden_function hidden;  ///< Final hidden states (the latent map); empty for the character scheme.
 };
 
 /// The policies on backend B for token scheme T. @p train_backend makes the trainer's backend;
@@ -86,6 +88,23 @@ backend_policies policies_on(const T& tok, const sampler_choice& s, std::functio
         std::span<const move> moves(games[g]);
         game_logits(model, moves.first(std::min(moves.size(), keep)), w.config.feature_vocab > 0, rows);
         each(g, rows, static_cast<std::size_t>(w.config.vocab_size));
+      }
+    };
+    p.hidden = [](const model_weights& w, std::span<const std::vector<move>> games,
+                  const std::function<void(std::size_t, std::span<const float>, std::size_t)>& each) {
+      B be;
+      gpt_model<B> model(be, w.config, 0);
+      model.set_parameters(w.parameters);
+      std::vector<float> logits, rows;
+      const auto keep = static_cast<std::size_t>(w.config.context) - 1;
+      const auto d = static_cast<std::size_t>(w.config.d_model);
+      for (std::size_t g = 0; g < games.size(); ++g) {
+        std::span<const move> moves(games[g]);
+        moves = moves.first(std::min(moves.size(), keep));
+        game_logits(model, moves, w.config.feature_vocab > 0, logits);
+        rows.resize((moves.size() + 1) * d);
+        model.get_hidden(rows);
+        each(g, rows, d);
       }
     };
   } else {

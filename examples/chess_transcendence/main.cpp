@@ -67,6 +67,7 @@ struct preset_config {
   std::vector<double> taus{0.001, 0.01, 0.1, 0.3, 0.5, 0.75, 1.0, 1.5};
   std::size_t table1_positions = 100;
   std::size_t held_out_positions = 2000;  // the held-out diagnostic's positions per dataset
+  std::size_t latent_positions = 1000;    // the latent map's positions (one per fresh expert game)
   int table1_depth = 8;
 };
 
@@ -119,7 +120,7 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.datasets = standard_datasets(4, seed), p.datasets.resize(1), p.datasets.push_back(biased_dataset(1.0, 4, seed));
     p.selfplay_games = 60, p.max_fullmoves = 40, p.anchor_nodes = 300, p.gate_required = false, p.expert_stride = 2;
     p.n_layer = 1, p.n_head = 2, p.d_model = 32, p.context = 96, p.table1_positions = 4, p.table1_depth = 3;
-    p.held_out_positions = 100;
+    p.held_out_positions = 100, p.latent_positions = 60;
     p.train = {.steps = 12, .batch = 4, .seq_len = 64, .warmup = 2, .eval_interval = 6, .lr = 1e-3F, .min_lr = 1e-4F};
   } else if (name == "quick") {
     p.summary = "a few minutes: small model, short training, few games (a smoke test of the science)";
@@ -129,7 +130,7 @@ preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.selfplay_games = 3000, p.anchor_nodes = 5000, p.expert_stride = 2;
     p.n_layer = 2, p.n_head = 4, p.d_model = 128, p.context = 192;
     p.train = {.steps = 300, .batch = 8, .seq_len = 192, .warmup = 30, .eval_interval = 100, .lr = 2e-3F, .min_lr = 2e-4F};
-    p.table1_positions = 40, p.table1_depth = 6, p.held_out_positions = 500;
+    p.table1_positions = 40, p.table1_depth = 6, p.held_out_positions = 500, p.latent_positions = 300;
   } else if (name == "default") {
     p.summary = "about 30 minutes on 2 cores: cap-high (predicted to transcend), cap-high-shared (Prop 3) and the rho = 1 "
                 "control (predicted not to), 20k games each, 4x192 board-aware models with the move head";
@@ -388,6 +389,35 @@ json held_out(const E& e, const options& o, const game_logits_function& logits) 
   return j;
 }
 
+// The paper's latent-space figure per dataset (latent_map-<dataset>.{json,dat,gp,png}; latent_map.png
+// is the first dataset's), on positions judged once by Stockfish (latent_positions.json).
+template <class E>
+json latent_maps(const E& e, const options& o, const game_hidden_function& hidden) {
+  const preset_config& p = o.preset;
+  json j{{"positions", 0}, {"datasets", json::object()}};
+  if (p.latent_positions == 0 || !hidden || p.datasets.front().lichess_cap > 0) return j;
+  std::string why;
+  const auto ec = uci_engine::stockfish_config(32, &why);
+  if (!ec) return j["note"] = "latent map skipped: Stockfish is unavailable (" + why + ")", j;
+  const latent_map_settings ls{.positions = p.latent_positions, .depth = p.table1_depth, .context = static_cast<std::size_t>(p.context),
+                               .seed = o.seed, .rules = o.rules, .threads = o.threads};
+  json positions;
+  try {
+    positions = latent_positions(o.out / "latent_positions.json", {p.latent_positions, p.table1_depth, o.seed, ec->executable},
+                                 e.config().datasets.front().experts, *ec, ls);
+  } catch (const engine_error& x) {
+    return j["provisional"] = "the engine failed", j["note"] = std::string("latent map skipped: the engine failed (") + x.what() + ")", j;
+  }
+  j["positions"] = positions.size();
+  bool first = true;
+  for (const auto& d : e.config().datasets) {
+    j["datasets"][d.name] = latent_map_of(*e.load_weights(d), positions, hidden, o.out, "latent_map-" + d.name, d.name, o.seed);
+    if (first && fs::exists(o.out / ("latent_map-" + d.name + ".png"))) fs::copy_file(o.out / ("latent_map-" + d.name + ".png"), o.out / "latent_map.png", fs::copy_options::overwrite_existing);
+    first = false;
+  }
+  return j;
+}
+
 std::string held_out_markdown(const json& h) {
   if (!h.contains("datasets") || h.at("datasets").empty()) return "";
   std::string md = "## Held-out diagnostic\n\nOn fresh games of each dataset's experts (not the training games; the first " +
@@ -425,6 +455,28 @@ template <class E>
 std::string table1_report(const E& e, const json& analysis, std::vector<dataset_result>& results) {
   std::string md = merge_table1(analysis.at("domain"), results);
   if (analysis.at("domain").contains("held_out")) md += "\n" + held_out_markdown(analysis.at("domain").at("held_out"));
+  if (analysis.at("domain").contains("latent_map")) {
+    const json& lm = analysis.at("domain").at("latent_map");
+    md += "\n## Latent space\n\n";
+    if (lm.contains("note")) md += lm.at("note").get<std::string>() + "\n";
+    else {
+      md += "t-SNE of each model's final hidden state over " + std::to_string(lm.at("positions").get<std::size_t>()) +
+            " positions of fresh expert games, coloured by Stockfish's expected score for the side to move (the paper's "
+            "figure). A map that has learned the game puts similar scores together: the mean score gap to a point's 10 "
+            "map neighbours against a random point's:\n\n| dataset | neighbours | random | figure |\n|---|---|---|---|\n";
+      char buf[256];
+      for (const auto& item : lm.at("datasets").items()) {
+        const std::string name = item.key();
+        const json& st = item.value();
+        if (!st.contains("neighbour_score_gap")) continue;
+        const double near = st.at("neighbour_score_gap"), far = st.at("random_score_gap");
+        std::snprintf(buf, sizeof buf, "| %s | %.3f | %.3f | [latent_map-%s.png](latent_map-%s.png) |\n", name.c_str(), near, far,
+                      name.c_str(), name.c_str());
+        md += buf;
+      }
+      md += "\n![latent map](latent_map.png)\n";
+    }
+  }
   const fs::path out = e.config().out;
   write_file_atomic(out / "table1.md", table1_markdown(results));
   write_file_atomic(out / "table1.csv", table1_csv(results));
@@ -524,10 +576,11 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   h.pretrained = [&](const typename chess_experiment::dataset& d, const fs::path& ckpt) {
     return shipped_checkpoint(o, *std::find_if(p.datasets.begin(), p.datasets.end(), [&](const auto& x) { return x.name == d.name; }), ckpt);
   };
-  h.analyse_fingerprint = {p.table1_positions, p.table1_depth, p.held_out_positions};
+  h.analyse_fingerprint = {p.table1_positions, p.table1_depth, p.held_out_positions, p.latent_positions};
   h.analyse = [&](const chess_experiment& e) {
     json j = table1(e, o, bp.table1);
     j["held_out"] = held_out(e, o, bp.logits);
+    j["latent_map"] = latent_maps(e, o, bp.hidden);
     return j;
   };
   h.report_section = [](const chess_experiment& e, const json& a, std::vector<dataset_result>& r) { return table1_report(e, a, r); };
