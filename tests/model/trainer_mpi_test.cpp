@@ -26,6 +26,7 @@
 #include "transcendence/backend/reference.hpp"
 #include "transcendence/distributed/mpi.hpp"
 #include "transcendence/model/trainer.hpp"
+#include "tiny_corpus.hpp"
 #ifdef TRANSCENDENCE_TEST_ONEDNN
 #include "transcendence/backend/onednn.hpp"
 #endif
@@ -51,26 +52,8 @@ double relative(double a, double b) {
 
 constexpr double tolerance = 1e-4;  // relative, float rounding of split products and sums
 
-const gpt_config tiny{.vocab_size = 12, .context = 16, .n_layer = 2, .n_head = 2, .d_model = 16, .feature_vocab = 7};
-
-// The corpus of trainer_test.cpp: next = current + 1 mod 12 with noise, one or two features a token.
-struct corpus_data {
-  std::vector<token_id> tokens;
-  std::vector<feature_id> fids;
-  std::vector<std::uint64_t> offsets{0};
-  explicit corpus_data(std::uint64_t seed, std::size_t n) {
-    rng gen(seed);
-    token_id t = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      tokens.push_back(t);
-      fids.push_back(static_cast<feature_id>(t % 7));
-      if (gen.below(2)) fids.push_back(static_cast<feature_id>(gen.below(7)));
-      offsets.push_back(fids.size());
-      t = gen.below(8) == 0 ? static_cast<token_id>(gen.below(12)) : static_cast<token_id>((t + 1) % 12);
-    }
-  }
-  [[nodiscard]] token_corpus view() const { return {tokens, offsets, fids}; }
-};
+using test::corpus_data;
+using test::tiny;
 
 // Global batch 4 (2 sequences a rank), 2 micro-batches a step, clipping that binds (the norm is
 // the global one or the updates differ), warmup and cosine decay within the 20 steps.

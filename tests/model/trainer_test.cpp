@@ -15,6 +15,7 @@
 
 #include "transcendence/backend/reference.hpp"
 #include "transcendence/model/trainer.hpp"
+#include "tiny_corpus.hpp"
 
 // Counts heap allocations through operator new (std containers, strings, the model's code).
 namespace {
@@ -43,26 +44,8 @@ struct temp_dir {
   ~temp_dir() { fs::remove_all(path); }
 };
 
-const gpt_config tiny{.vocab_size = 12, .context = 16, .n_layer = 2, .n_head = 2, .d_model = 16, .feature_vocab = 7};
-
-// A corpus with a learnable rule (next = current + 1 mod 12, with noise) and per-token features.
-struct corpus_data {
-  std::vector<token_id> tokens;
-  std::vector<feature_id> fids;
-  std::vector<std::uint64_t> offsets{0};
-  explicit corpus_data(std::uint64_t seed, std::size_t n) {
-    rng gen(seed);
-    token_id t = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      tokens.push_back(t);
-      fids.push_back(static_cast<feature_id>(t % 7));
-      if (gen.below(2)) fids.push_back(static_cast<feature_id>(gen.below(7)));
-      offsets.push_back(fids.size());
-      t = gen.below(8) == 0 ? static_cast<token_id>(gen.below(12)) : static_cast<token_id>((t + 1) % 12);
-    }
-  }
-  token_corpus view() const { return {tokens, offsets, fids}; }
-};
+using test::corpus_data;
+using test::tiny;
 
 train_config base_config(const fs::path& ckpt, std::int64_t steps) {
   return {.batch_size = 3, .seq_len = 10, .grad_accum = 2, .max_steps = steps, .eval_interval = 4, .eval_batches = 2,
