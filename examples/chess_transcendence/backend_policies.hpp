@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "transcendence/analysis/held_out.hpp"
 #include "transcendence/analysis/model_player.hpp"
 #include "transcendence/analysis/table1.hpp"
 #include "transcendence/arena/bridge.hpp"
@@ -39,19 +40,12 @@ using table1_function = std::function<nlohmann::json(const transcendence::model_
                                                      std::span<const transcendence::analysed_position>,
                                                      std::span<const double>, const std::string&)>;
 
-/// A move-token model's logits at every ply of each game: (weights, games, each) calls
-/// `each(game, rows, vocab)` with (plies + 1) × vocab floats, row i predicting move i + 1; games
-/// longer than the context are cut to its length.
-using game_logits_function = std::function<void(
-    const transcendence::model_weights&, std::span<const std::vector<transcendence::move>>,
-    const std::function<void(std::size_t, std::span<const float>, std::size_t)>&)>;
-
 /// Every backend-dependent policy of one run.
 struct backend_policies {
   transcendence::train_function train;
   transcendence::model_function<transcendence::chess_domain> model;
   table1_function table1;
-  game_logits_function logits;  ///< Empty for the character scheme.
+  transcendence::game_logits_function logits;  ///< Empty for the character scheme.
   game_hidden_function hidden;  ///< Final hidden states (the latent map); empty for the character scheme.
 };
 

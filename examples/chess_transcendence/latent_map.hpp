@@ -153,4 +153,53 @@ inline nlohmann::json latent_map_of(const transcendence::model_weights& w, const
   return summary;
 }
 
+/// Every dataset's latent map (latent_map-<dataset>.{json,dat,gp,png}; latent_map.png is the first
+/// dataset's) on positions of the first dataset's experts judged once by Stockfish (cached in
+/// latent_positions.json under `out`). A failing engine makes the section provisional, not the run.
+/// @tparam E the experiment (its datasets and their trained weights).
+template <class E>
+nlohmann::json latent_maps(const E& e, const latent_map_settings& ls, const std::filesystem::path& out, const game_hidden_function& hidden) {
+  using namespace transcendence;
+  namespace fs = std::filesystem;
+  nlohmann::json j{{"positions", 0}, {"datasets", nlohmann::json::object()}};
+  std::string why;
+  const auto ec = uci_engine::stockfish_config(32, &why);
+  if (!ec) return j["note"] = "latent map skipped: Stockfish is unavailable (" + why + ")", j;
+  nlohmann::json positions;
+  try {
+    positions = latent_positions(out / "latent_positions.json", {ls.positions, ls.depth, ls.seed, ec->executable},
+                                 e.config().datasets.front().experts, *ec, ls);
+  } catch (const engine_error& x) {
+    return j["provisional"] = "the engine failed", j["note"] = std::string("latent map skipped: the engine failed (") + x.what() + ")", j;
+  }
+  j["positions"] = positions.size();
+  bool first = true;
+  for (const auto& d : e.config().datasets) {
+    const std::string stem = "latent_map-" + d.name;
+    j["datasets"][d.name] = latent_map_of(*e.load_weights(d), positions, hidden, out, stem, d.name, ls.seed);
+    if (first && fs::exists(out / (stem + ".png"))) fs::copy_file(out / (stem + ".png"), out / "latent_map.png", fs::copy_options::overwrite_existing);
+    first = false;
+  }
+  return j;
+}
+
+/// The report's latent-space section from latent_maps()'s JSON.
+inline std::string latent_map_markdown(const nlohmann::json& lm) {
+  std::string md = "## Latent space\n\n";
+  if (lm.contains("note")) return md + lm.at("note").get<std::string>() + "\n";
+  md += "t-SNE of each model's final hidden state over " + std::to_string(lm.at("positions").get<std::size_t>()) +
+        " positions of fresh expert games, coloured by Stockfish's expected score for the side to move (the paper's "
+        "figure). A map that has learned the game puts similar scores together: the mean score gap to a point's 10 "
+        "map neighbours against a random point's:\n\n| dataset | neighbours | random | figure |\n|---|---|---|---|\n";
+  char buf[256];
+  for (const auto& [name, st] : lm.at("datasets").items()) {
+    if (!st.contains("neighbour_score_gap")) continue;
+    const double near = st.at("neighbour_score_gap"), far = st.at("random_score_gap");
+    std::snprintf(buf, sizeof buf, "| %s | %.3f | %.3f | [latent_map-%s.png](latent_map-%s.png) |\n", name.c_str(), near, far,
+                  name.c_str(), name.c_str());
+    md += buf;
+  }
+  return md + "\n![latent map](latent_map.png)\n";
+}
+
 }  // namespace chess_example

@@ -29,6 +29,7 @@
 #include "transcendence/sampler.hpp"
 #include "transcendence/tokenizer.hpp"
 #include "backend_policies.hpp"
+#include "presets.hpp"
 #ifdef TRANSCENDENCE_HAVE_ONEDNN
 #include <omp.h>
 #include "transcendence/backend/onednn.hpp"
@@ -44,124 +45,6 @@ using namespace chess_example;
 
 namespace {
 
-struct dataset_spec {
-  std::string name, description, prediction;
-  bool gated = true;  // the oracle is this data's ceiling (see experiment::dataset::gated)
-  bool expected = true;  // the theory's prediction, declared before the run
-  population_config population;
-  int lichess_cap = 0;  // > 0: Lichess games with both players rated at most this
-};
-
-struct preset_config {
-  std::string name, summary;
-  std::vector<dataset_spec> datasets;
-  std::size_t selfplay_games = 2000, gate_games = 2, play_games = 2, expert_stride = 1;
-  std::size_t openings = 16, opening_plies = 4;  // the seeded book every stage starts from
-  int max_fullmoves = 89;  // the paper's game length limit (a draw after it)
-  std::uint64_t anchor_nodes = 20000;
-  bool gate_required = true, both_protocols = true, move_head = true;
-  chess_model_tokens tokens = chess_model_tokens::board_move;
-  std::int64_t n_layer = 4, n_head = 4, d_model = 256, context = 256;
-  train_settings train{};
-  std::string backend = "onednn", shipped_from;
-  std::vector<double> taus{0.001, 0.01, 0.1, 0.3, 0.5, 0.75, 1.0, 1.5};
-  std::size_t table1_positions = 100;
-  std::size_t held_out_positions = 2000;  // the held-out diagnostic's positions per dataset
-  std::size_t latent_positions = 1000;    // the latent map's positions (one per fresh expert game)
-  int table1_depth = 8;
-};
-
-population_config population(std::size_t experts, double blind_first, double blind_last, double shared, std::uint64_t seed) {
-  population_config c;
-  c.experts = experts;
-  c.temperature_first = c.temperature_last = 10.0;
-  c.blind_share_first = blind_first, c.blind_share_last = blind_last;
-  c.noise_cp = 300.0, c.shared_error = shared, c.seed = seed;
-  return c;
-}
-
-// Blind-spot experts judge alike and differ by how often they are blind: errors keyed to a hash of
-// the exact position, noise that no board feature predicts whether shared or private. The theory
-// (Prop 3 across positions) predicts that all three transcend; none of them can fail for lack of
-// diversity.
-std::vector<dataset_spec> standard_datasets(std::size_t experts, std::uint64_t seed) {
-  const std::string noise = "position-keyed noise, shared or not, averages out across positions (Prop 3)";
-  return {{"cap-high", "experts blind on 40%-80% of positions, private errors", "private errors cancel in the vote", true, true,
-           population(experts, 0.4, 0.8, 0.0, seed), 0},
-          {"cap-low", "experts blind on 60%-95% of positions, private errors", "private errors cancel in the vote", true, true,
-           population(experts, 0.6, 0.95, 0.0, seed + 1), 0},
-          {"cap-high-shared", "as cap-high, but 90% of errors shared by all experts", noise, false, true,
-           population(experts, 0.4, 0.8, 0.9, seed), 0}};
-}
-
-// Biased experts (the paper's diversity argument as a controlled experiment): near-deterministic
-// (T = 10 cp), each with strong tastes in squares — a bias of N(0, 2000 cp) on 5% of the piece x
-// origin and piece x destination facts, which a model's move head sees — taken from a shared draw
-// with probability rho. Every expert is equally weak whatever rho is.
-dataset_spec biased_dataset(double rho, std::size_t experts, std::uint64_t seed) {
-  population_config c = population(experts, 0.0, 0.0, 0.0, seed + 7);
-  c.noise_cp = 0.0, c.bias_cp = 2000.0, c.bias_density = 0.05, c.bias_identity_only = true, c.bias_shared = rho;
-  char name[32], what[160];
-  std::snprintf(name, sizeof name, "bias-rho%g", rho);
-  std::snprintf(what, sizeof what, "near-deterministic experts with strong tastes in squares, shared with probability %g", rho);
-  const bool expected = rho <= 0.5;
-  const std::string why = rho == 0.0   ? "every taste is private: the plurality vote cancels them"
-                          : rho < 1.0  ? (expected ? "the private half of the tastes cancels, the shared half cannot: a smaller margin"
-                                                   : "most tastes are shared and survive the vote: too little diversity left")
-                                       : "one expert in effect: the model can at best equal it (no diversity)";
-  return {name, what, why, true, expected, c, 0};
-}
-
-preset_config make_preset(const std::string& name, std::uint64_t seed) {
-  preset_config p;
-  p.name = name;
-  if (name == "smoke") {
-    p.summary = "seconds: the whole pipeline on toy sizes (a test, not an experiment)";
-    p.datasets = standard_datasets(4, seed), p.datasets.resize(1), p.datasets.push_back(biased_dataset(1.0, 4, seed));
-    p.selfplay_games = 60, p.max_fullmoves = 40, p.anchor_nodes = 300, p.gate_required = false, p.expert_stride = 2;
-    p.n_layer = 1, p.n_head = 2, p.d_model = 32, p.context = 96, p.table1_positions = 4, p.table1_depth = 3;
-    p.held_out_positions = 100, p.latent_positions = 60;
-    p.train = {.steps = 12, .batch = 4, .seq_len = 64, .warmup = 2, .eval_interval = 6, .lr = 1e-3F, .min_lr = 1e-4F};
-  } else if (name == "quick") {
-    p.summary = "a few minutes: small model, short training, few games (a smoke test of the science)";
-    p.datasets = standard_datasets(8, seed);
-    p.datasets.erase(p.datasets.begin() + 1);  // as default: cap-high, cap-high-shared and the rho = 1 control
-    p.datasets.push_back(biased_dataset(1.0, 8, seed));
-    p.selfplay_games = 3000, p.anchor_nodes = 5000, p.expert_stride = 2;
-    p.n_layer = 2, p.n_head = 4, p.d_model = 128, p.context = 192;
-    p.train = {.steps = 300, .batch = 8, .seq_len = 192, .warmup = 30, .eval_interval = 100, .lr = 2e-3F, .min_lr = 2e-4F};
-    p.table1_positions = 40, p.table1_depth = 6, p.held_out_positions = 500, p.latent_positions = 300;
-  } else if (name == "default") {
-    p.summary = "about 30 minutes on 2 cores: cap-high (predicted to transcend), cap-high-shared (Prop 3) and the rho = 1 "
-                "control (predicted not to), 20k games each, 4x192 board-aware models with the move head";
-    p.datasets = standard_datasets(16, seed);
-    p.datasets.erase(p.datasets.begin() + 1);  // cap-low: in full
-    p.datasets.push_back(biased_dataset(1.0, 16, seed));
-    p.selfplay_games = 20000, p.gate_games = 4, p.play_games = 8;
-    p.n_layer = 4, p.n_head = 6, p.d_model = 192, p.context = 192;
-    p.train = {.steps = 1500, .batch = 16, .seq_len = 192, .warmup = 100, .eval_interval = 250, .lr = 1.5e-3F, .min_lr = 1.5e-4F};
-    p.table1_positions = 150, p.table1_depth = 8;
-  } else if (name == "full") {
-    p.summary = "a few hours on 2 cores: the 3 blind-spot datasets and the rho sweep 0, 0.5, 0.9, 1 of biased experts, "
-                "40k games each, 4x256 board-aware models with the move head (run with --bf16); the gate is reported, not enforced";
-    p.datasets = standard_datasets(16, seed);
-    for (double rho : {0.0, 0.5, 0.9, 1.0}) p.datasets.push_back(biased_dataset(rho, 16, seed));
-    p.gate_required = false;
-    p.selfplay_games = 40000, p.gate_games = 8, p.play_games = 8;
-    p.n_layer = 4, p.n_head = 4, p.d_model = 256, p.context = 192;
-    p.train = {.steps = 1500, .batch = 32, .seq_len = 192, .warmup = 150, .eval_interval = 250, .lr = 1e-3F, .min_lr = 1e-4F};
-    p.table1_positions = 300, p.table1_depth = 10;
-  } else if (name == "paper") {
-    p.summary = "the paper's configuration for large hardware (--backend cuda in a CUDA build): 32-character transcripts, 16 layers x 512 (50M), "
-                "context 1023";
-    p.datasets = standard_datasets(16, seed);
-    p.selfplay_games = 2000000, p.gate_games = 20, p.play_games = 20, p.tokens = chess_model_tokens::pgn_char;
-    p.n_layer = 16, p.n_head = 8, p.d_model = 512, p.context = 1024;
-    p.train = {.steps = 100000, .batch = 64, .seq_len = 1023, .warmup = 2000, .eval_interval = 1000, .lr = 3e-4F, .min_lr = 3e-5F};
-    p.table1_positions = 1000, p.table1_depth = 12;
-  } else throw config_error("unknown preset '" + name + "' (smoke, quick, default, full, paper)");
-  return p;
-}
 
 struct options {
   preset_config preset;
@@ -220,44 +103,6 @@ backend_policies backend_policies_for(const T& tok, const options& o) {
                      " ranks in this build (data-parallel training is wired for the CPU backends)");
 }
 
-json population_json(const population_config& c) {
-  json j{c.experts, c.temperature_first, c.temperature_last, c.blind_share_first, c.blind_share_last, c.noise_cp,
-         c.shared_error, c.seed};
-  if (c.bias_cp > 0) j.push_back({{"bias_cp", c.bias_cp}, {"rho", c.bias_shared}, {"density", c.bias_density}, {"identity_only", c.bias_identity_only}});
-  return j;
-}
-
-std::string model_inputs(const preset_config& p) {
-  switch (p.tokens) {
-    case chess_model_tokens::board_move:
-      return p.move_head ? "one token per move with board features (pieces on squares, side to move, castling, en passant), and a "
-                           "move head that scores each legal move from its facts (piece, origin, destination, capture, promotion, "
-                           "attacked and defended squares, check, mate, stalemate, what it leaves en prise): nearly the statistics "
-                           "the experts' one-ply evaluator uses, so this tests denoising more than learning the game"
-                         : "one token per move with board features; moves scored from the final hidden state (no move facts)";
-    case chess_model_tokens::move: return "one token per move, nothing else (no board, no move facts)";
-    case chess_model_tokens::pgn_char: return "the game's PGN characters, nothing else";
-  }
-  return "?";
-}
-
-// The shipped checkpoint evaluated instead of training (copied to the run's checkpoint), if one
-// exists for this seed, token scheme and population; its train.json entries.
-std::optional<json> shipped_checkpoint(const options& o, const dataset_spec& d, const fs::path& ckpt) {
-  const std::string from = o.preset.shipped_from.empty() ? o.preset.name : o.preset.shipped_from;
-  const fs::path path = fs::path(TRANSCENDENCE_CHESS_CHECKPOINT_DIR) / (from + "-" + d.name + ".ckpt");
-  if (o.retrain || d.lichess_cap > 0 || !fs::exists(path)) return std::nullopt;
-  const gpt_checkpoint ck = read_checkpoint(path);
-  const json meta = json::parse(ck.metadata, nullptr, false);
-  if (meta.is_discarded()) throw format_error(path.string() + ": metadata is not JSON");
-  if (meta.value("seed", std::uint64_t{0}) != o.seed || meta.value("tokens", std::string()) != chess_model_tokens_name(o.preset.tokens) ||
-      meta.value("population", json()) != population_json(d.population))
-    return std::nullopt;
-  std::fprintf(stderr, "  %s: the shipped checkpoint %s (--train trains one instead)\n", d.name.c_str(), path.c_str());
-  write_checkpoint(ckpt, ck);
-  return json{{"origin", "the shipped checkpoint " + path.filename().string() + " (made by `" + meta.value("command", "?") + "`)"},
-              {"steps", ck.state.step}, {"tokens_seen", ck.state.tokens_seen}, {"validation_loss", meta.value("validation_loss", NAN)}};
-}
 
 // Table 1: positions from fresh expert games (or the Lichess files), judged by Stockfish once
 // (cached in positions.json), then each move-token model's quality per τ on them.
@@ -300,183 +145,13 @@ json table1(const E& e, const options& o, const table1_function& judge) {
   return j;
 }
 
-// The held-out diagnostic, sharper than Elo: fresh games of each dataset's experts (another seed
-// than the data's; the first 8 plies skipped, where games coincide), and per τ the probability the
-// model gives the clean evaluator's move, the oracle's (the mixture's argmax) and the shared-bias
-// ceiling's, with its mean one-ply regret against the clean evaluator (capped at 1000 cp); the
-// experts, the oracle and the ceiling alongside. Probabilities are exact (the softmax over the
-// legal moves at τ: the resampling protocol), not sampled.
-template <class E>
-json held_out(const E& e, const options& o, const game_logits_function& logits) {
-  const preset_config& p = o.preset;
-  json j{{"positions_per_dataset", p.held_out_positions}, {"skipped_plies", 8}, {"datasets", json::object()}};
-  if (p.held_out_positions == 0 || !logits) return j;
-  constexpr std::size_t skip = 8;
-  const auto keep = static_cast<std::size_t>(p.context) - 1;
-  for (const auto& d : e.config().datasets) {
-    if (!d.experts) continue;
-    const expert_population& pop = *d.experts;
-    std::vector<std::vector<move>> games;
-    std::size_t available = 0;
-    for (std::uint64_t round = 0; available < p.held_out_positions && round < 50; ++round) {
-      self_play_config sc{.games = 64, .threads = o.threads, .seed = rng::splitmix64_value(o.seed ^ (0x4e1d0ULL + round)), .rules = o.rules,
-                          .progress = false};
-      for (auto& g : generate_expert_games(d.experts, sc).games) {
-        available += std::min(g.moves.size(), keep) > skip ? std::min(g.moves.size(), keep) - skip : 0;
-        games.push_back(std::move(g.moves));
-      }
-    }
-    const std::size_t nt = p.taus.size();
-    std::vector<double> a_clean(nt), a_oracle(nt), a_shared(nt), regret(nt);
-    double e_clean = 0, e_regret = 0, o_clean = 0, o_regret = 0, s_clean = 0, s_regret = 0;
-    std::size_t n = 0;
-    expert_population::scratch buf;
-    std::vector<float> legal_logits;
-    std::vector<double> probs, lost;
-    const bool biased = pop.config().bias_cp > 0;
-    progress_bar bar("held-out " + d.name, p.held_out_positions, "pos");
-    logits(*e.load_weights(d), games, [&](std::size_t g, std::span<const float> rows, std::size_t vocab) {
-      position pos = position::start();
-      const std::size_t used = rows.size() / vocab - 1;
-      for (std::size_t i = 0; i < used && n < p.held_out_positions; ++i) {
-        if (i >= skip) {
-          const move clean = pop.clean_move(pos, buf);
-          const double best = *std::max_element(buf.clean.begin(), buf.clean.end());
-          const move_list legal = buf.legal;
-          lost.resize(legal.size());
-          for (std::size_t k = 0; k < legal.size(); ++k) lost[k] = std::min(best - buf.clean[k], 1000.0);
-          const auto index = [&](move m) {
-            std::size_t k = 0;
-            while (k + 1 < legal.size() && legal[k] != m) ++k;
-            return k;
-          };
-          const move oracle = pop.oracle_move(pos, buf), shared = pop.shared_bias_move(pos, buf);
-          (void)clean;
-          const std::size_t io = index(oracle), is = index(shared);
-          // "The clean move" is any move the clean evaluator ranks best (ties are common among quiet moves).
-          o_clean += lost[io] == 0, o_regret += lost[io], s_clean += lost[is] == 0, s_regret += lost[is];
-          for (std::size_t x = 0; x < pop.size(); ++x) {
-            pop.policy(x, pos, buf);
-            for (std::size_t k = 0; k < legal.size(); ++k) e_clean += lost[k] == 0 ? buf.probs[k] / static_cast<double>(pop.size()) : 0.0;
-            for (std::size_t k = 0; k < legal.size(); ++k) e_regret += buf.probs[k] * lost[k] / static_cast<double>(pop.size());
-          }
-          legal_logits.resize(legal.size());
-          for (std::size_t k = 0; k < legal.size(); ++k) legal_logits[k] = rows[i * vocab + static_cast<std::size_t>(move_token(legal[k]))];
-          probs.resize(legal.size());
-          for (std::size_t t = 0; t < nt; ++t) {
-            probabilities(std::span<const float>(legal_logits), p.taus[t], std::span<double>(probs));
-            a_oracle[t] += probs[io], a_shared[t] += probs[is];
-            for (std::size_t k = 0; k < legal.size(); ++k) regret[t] += probs[k] * lost[k], a_clean[t] += lost[k] == 0 ? probs[k] : 0.0;
-          }
-          ++n;
-          bar.advance();
-        }
-        pos.play(games[g][i]);
-      }
-    });
-    bar.finish();
-    const double m = static_cast<double>(std::max<std::size_t>(n, 1));
-    json taus = json::array();
-    for (std::size_t t = 0; t < nt; ++t)
-      taus.push_back({{"tau", p.taus[t]}, {"clean", a_clean[t] / m}, {"oracle", a_oracle[t] / m},
-                      {"shared_bias", biased ? json(a_shared[t] / m) : json(nullptr)}, {"regret_cp", regret[t] / m}});
-    j["datasets"][d.name] = {{"positions", n}, {"games", games.size()},
-                             {"experts", {{"clean", e_clean / m}, {"regret_cp", e_regret / m}}},
-                             {"oracle", {{"clean", o_clean / m}, {"regret_cp", o_regret / m}}},
-                             {"shared_bias", biased ? json{{"clean", s_clean / m}, {"regret_cp", s_regret / m}} : json(nullptr)},
-                             {"temperatures", taus}};
-  }
-  return j;
-}
-
-// The paper's latent-space figure per dataset (latent_map-<dataset>.{json,dat,gp,png}; latent_map.png
-// is the first dataset's), on positions judged once by Stockfish (latent_positions.json).
-template <class E>
-json latent_maps(const E& e, const options& o, const game_hidden_function& hidden) {
-  const preset_config& p = o.preset;
-  json j{{"positions", 0}, {"datasets", json::object()}};
-  if (p.latent_positions == 0 || !hidden || p.datasets.front().lichess_cap > 0) return j;
-  std::string why;
-  const auto ec = uci_engine::stockfish_config(32, &why);
-  if (!ec) return j["note"] = "latent map skipped: Stockfish is unavailable (" + why + ")", j;
-  const latent_map_settings ls{.positions = p.latent_positions, .depth = p.table1_depth, .context = static_cast<std::size_t>(p.context),
-                               .seed = o.seed, .rules = o.rules, .threads = o.threads};
-  json positions;
-  try {
-    positions = latent_positions(o.out / "latent_positions.json", {p.latent_positions, p.table1_depth, o.seed, ec->executable},
-                                 e.config().datasets.front().experts, *ec, ls);
-  } catch (const engine_error& x) {
-    return j["provisional"] = "the engine failed", j["note"] = std::string("latent map skipped: the engine failed (") + x.what() + ")", j;
-  }
-  j["positions"] = positions.size();
-  bool first = true;
-  for (const auto& d : e.config().datasets) {
-    j["datasets"][d.name] = latent_map_of(*e.load_weights(d), positions, hidden, o.out, "latent_map-" + d.name, d.name, o.seed);
-    if (first && fs::exists(o.out / ("latent_map-" + d.name + ".png"))) fs::copy_file(o.out / ("latent_map-" + d.name + ".png"), o.out / "latent_map.png", fs::copy_options::overwrite_existing);
-    first = false;
-  }
-  return j;
-}
-
-std::string held_out_markdown(const json& h) {
-  if (!h.contains("datasets") || h.at("datasets").empty()) return "";
-  std::string md = "## Held-out diagnostic\n\nOn fresh games of each dataset's experts (not the training games; the first " +
-                   std::to_string(h.value("skipped_plies", 8)) +
-                   " plies skipped): the probability of a move the clean evaluator ranks best, of the oracle's (the mixture's argmax) "
-                   "and of the shared-bias ceiling's, and the mean one-ply regret against the clean evaluator (cp, capped at "
-                   "1000). A model that denoises its experts moves from the experts' row towards the oracle's as τ falls.\n\n"
-                   "| dataset | player | P(clean-best move) | P(oracle move) | P(shared-bias move) | regret (cp) |\n|---|---|---|---|---|---|\n";
-  char buf[256];
-  for (const auto& [name, d] : h.at("datasets").items()) {
-    const auto row = [&](const std::string& who, const json& clean, const json& oracle, const json& shared, const json& r) {
-      const auto pct = [](const json& x) {
-        if (x.is_null()) return std::string("—");
-        char b[32];
-        std::snprintf(b, sizeof b, "%.1f%%", 100.0 * x.get<double>());
-        return std::string(b);
-      };
-      std::snprintf(buf, sizeof buf, "| %s | %s | %s | %s | %s | %.1f |\n", name.c_str(), who.c_str(), pct(clean).c_str(),
-                    pct(oracle).c_str(), pct(shared).c_str(), r.get<double>());
-      md += buf;
-    };
-    const json none = nullptr;
-    row("experts (mean; " + std::to_string(d.at("positions").get<std::size_t>()) + " positions)", d.at("experts").at("clean"), none, none,
-        d.at("experts").at("regret_cp"));
-    row("oracle", d.at("oracle").at("clean"), 1.0, none, d.at("oracle").at("regret_cp"));
-    if (!d.at("shared_bias").is_null()) row("shared-bias ceiling", d.at("shared_bias").at("clean"), none, 1.0, d.at("shared_bias").at("regret_cp"));
-    for (const auto& t : d.at("temperatures"))
-      row("model τ " + std::to_string(t.at("tau").get<double>()).substr(0, 5), t.at("clean"), t.at("oracle"), t.at("shared_bias"), t.at("regret_cp"));
-  }
-  return md;
-}
 
 // The report's chess part: Table 1 and favor, table1.{md,csv}, and every game in games.pgn.
 template <class E>
 std::string table1_report(const E& e, const json& analysis, std::vector<dataset_result>& results) {
   std::string md = merge_table1(analysis.at("domain"), results);
   if (analysis.at("domain").contains("held_out")) md += "\n" + held_out_markdown(analysis.at("domain").at("held_out"));
-  if (analysis.at("domain").contains("latent_map")) {
-    const json& lm = analysis.at("domain").at("latent_map");
-    md += "\n## Latent space\n\n";
-    if (lm.contains("note")) md += lm.at("note").get<std::string>() + "\n";
-    else {
-      md += "t-SNE of each model's final hidden state over " + std::to_string(lm.at("positions").get<std::size_t>()) +
-            " positions of fresh expert games, coloured by Stockfish's expected score for the side to move (the paper's "
-            "figure). A map that has learned the game puts similar scores together: the mean score gap to a point's 10 "
-            "map neighbours against a random point's:\n\n| dataset | neighbours | random | figure |\n|---|---|---|---|\n";
-      char buf[256];
-      for (const auto& item : lm.at("datasets").items()) {
-        const std::string name = item.key();
-        const json& st = item.value();
-        if (!st.contains("neighbour_score_gap")) continue;
-        const double near = st.at("neighbour_score_gap"), far = st.at("random_score_gap");
-        std::snprintf(buf, sizeof buf, "| %s | %.3f | %.3f | [latent_map-%s.png](latent_map-%s.png) |\n", name.c_str(), near, far,
-                      name.c_str(), name.c_str());
-        md += buf;
-      }
-      md += "\n![latent map](latent_map.png)\n";
-    }
-  }
+  if (analysis.at("domain").contains("latent_map")) md += "\n" + latent_map_markdown(analysis.at("domain").at("latent_map"));
   const fs::path out = e.config().out;
   write_file_atomic(out / "table1.md", table1_markdown(results));
   write_file_atomic(out / "table1.csv", table1_csv(results));
@@ -486,15 +161,6 @@ std::string table1_report(const E& e, const json& analysis, std::vector<dataset_
       if (fs::exists(e.dir(d) / f)) pgn += read_file(e.dir(d) / f);
   write_file_atomic(out / "games.pgn", pgn);
   return md;
-}
-
-// --ship DIR: each trained model as a weights-only bfloat16 checkpoint <preset>-<dataset>.ckpt.
-void ship_checkpoints(const options& o, const fs::path& dir, const std::string& command) {
-  for (const auto& d : o.preset.datasets)
-    ship_checkpoint(o.out / d.name / "model.ckpt", dir / (o.preset.name + "-" + d.name + ".ckpt"),
-                    {{"command", command}, {"tokens", chess_model_tokens_name(o.preset.tokens)}, {"population", population_json(d.population)},
-                     {"validation_loss", read_json_file(o.out / d.name / "train.json").at("validation_loss")},
-                     {"precision", o.bf16 ? "bf16 products" : "f32"}});
 }
 
 template <class T>
@@ -574,13 +240,23 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
                 {"diversity", {{"mean_normalized_by_legal", r.mean_normalized_by_legal}, {"states", r.states.size()}}}};
   };
   h.pretrained = [&](const typename chess_experiment::dataset& d, const fs::path& ckpt) {
-    return shipped_checkpoint(o, *std::find_if(p.datasets.begin(), p.datasets.end(), [&](const auto& x) { return x.name == d.name; }), ckpt);
+    return shipped_checkpoint(p, *std::find_if(p.datasets.begin(), p.datasets.end(), [&](const auto& x) { return x.name == d.name; }), o.seed, o.retrain, ckpt);
   };
   h.analyse_fingerprint = {p.table1_positions, p.table1_depth, p.held_out_positions, p.latent_positions};
   h.analyse = [&](const chess_experiment& e) {
     json j = table1(e, o, bp.table1);
-    j["held_out"] = held_out(e, o, bp.logits);
-    j["latent_map"] = latent_maps(e, o, bp.hidden);
+    // The held-out diagnostic: fresh games of each dataset's experts, another seed than the data's.
+    j["held_out"] = {{"positions_per_dataset", p.held_out_positions}, {"skipped_plies", 8}, {"datasets", json::object()}};
+    const held_out_settings hs{.positions = p.held_out_positions, .context = static_cast<std::size_t>(p.context), .taus = p.taus,
+                               .seed = o.seed, .rules = o.rules, .threads = o.threads};
+    for (const auto& d : e.config().datasets)
+      if (d.experts && hs.positions > 0 && bp.logits)
+        j["held_out"]["datasets"][d.name] = held_out_diagnostic(d.experts, *e.load_weights(d), bp.logits, hs, "held-out " + d.name);
+    // The latent map on expert positions (not for Lichess data).
+    j["latent_map"] = {{"positions", 0}, {"datasets", json::object()}};
+    if (p.latent_positions > 0 && bp.hidden && p.datasets.front().lichess_cap == 0)
+      j["latent_map"] = latent_maps(e, {.positions = p.latent_positions, .depth = p.table1_depth, .context = static_cast<std::size_t>(p.context),
+                                        .seed = o.seed, .rules = o.rules, .threads = o.threads}, o.out, bp.hidden);
     return j;
   };
   h.report_section = [](const chess_experiment& e, const json& a, std::vector<dataset_result>& r) { return table1_report(e, a, r); };
@@ -748,7 +424,7 @@ int main(int argc, char** argv) {
     }
     if (!ship.empty())
       ranks.on_root([&] {
-        ship_checkpoints(o, ship, "chess_transcendence --preset " + p.name + " --seed " + std::to_string(seed) + (o.bf16 ? " --bf16" : "") + " --train");
+        ship_checkpoints(p, o.out, ship, o.bf16, "chess_transcendence --preset " + p.name + " --seed " + std::to_string(seed) + (o.bf16 ? " --bf16" : "") + " --train");
       });
     return rc;
   } catch (const config_error& e) {
