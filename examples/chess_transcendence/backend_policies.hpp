@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,20 +59,23 @@ backend_policies policies_on(const T& tok, const sampler_choice& s, std::functio
   backend_policies p;
   p.train = train_with<B>(std::move(train_backend));
   if constexpr (single_token_game_tokenizer<T, chess_domain>) {
+    // The move facts the models' candidate heads read (an ablation level of board_move tokens).
+    move_fact_level facts = move_fact_level::full;
+    if constexpr (std::is_same_v<T, board_move_tokenizer>) facts = tok.facts();
     if (s.name == "top-k")
       p.model = model_players_with<B, top_k_sampler, chess_domain, T>(
           tok, [k = s.top_k](double t) { return top_k_sampler(k, t); }, player_backend);
     else
       p.model = model_players_with<B, temperature_sampler, chess_domain, T>(
           tok, [](double t) { return temperature_sampler(t); }, player_backend);
-    p.table1 = [](const model_weights& w, std::span<const analysed_position> positions, std::span<const double> taus,
-                  const std::string& label) {
+    p.table1 = [facts](const model_weights& w, std::span<const analysed_position> positions, std::span<const double> taus,
+                       const std::string& label) {
       B be;
       gpt_model<B> model(be, w.config, 0);
       model.set_parameters(w.parameters);
-      return table1_of_model(model, positions, taus, w.config.feature_vocab > 0, label);
+      return table1_of_model(model, positions, taus, w.config.feature_vocab > 0, label, facts);
     };
-    p.logits = [](const model_weights& w, std::span<const std::vector<move>> games,
+    p.logits = [facts](const model_weights& w, std::span<const std::vector<move>> games,
                   const std::function<void(std::size_t, std::span<const float>, std::size_t)>& each) {
       B be;
       gpt_model<B> model(be, w.config, 0);
@@ -80,11 +84,11 @@ backend_policies policies_on(const T& tok, const sampler_choice& s, std::functio
       const auto keep = static_cast<std::size_t>(w.config.context) - 1;
       for (std::size_t g = 0; g < games.size(); ++g) {
         std::span<const move> moves(games[g]);
-        game_logits(model, moves.first(std::min(moves.size(), keep)), w.config.feature_vocab > 0, rows);
+        game_logits(model, moves.first(std::min(moves.size(), keep)), w.config.feature_vocab > 0, rows, facts);
         each(g, rows, static_cast<std::size_t>(w.config.vocab_size));
       }
     };
-    p.hidden = [](const model_weights& w, std::span<const std::vector<move>> games,
+    p.hidden = [facts](const model_weights& w, std::span<const std::vector<move>> games,
                   const std::function<void(std::size_t, std::span<const float>, std::size_t)>& each) {
       B be;
       gpt_model<B> model(be, w.config, 0);
@@ -95,7 +99,7 @@ backend_policies policies_on(const T& tok, const sampler_choice& s, std::functio
       for (std::size_t g = 0; g < games.size(); ++g) {
         std::span<const move> moves(games[g]);
         moves = moves.first(std::min(moves.size(), keep));
-        game_logits(model, moves, w.config.feature_vocab > 0, logits);
+        game_logits(model, moves, w.config.feature_vocab > 0, logits, facts);
         rows.resize((moves.size() + 1) * d);
         model.get_hidden(rows);
         each(g, rows, d);
@@ -105,7 +109,7 @@ backend_policies policies_on(const T& tok, const sampler_choice& s, std::functio
     // Transcripts: the character model samples SAN letter by letter (the paper's player); its
     // move probabilities are not computed, so it has no Table 1.
     p.model = [player_backend](const std::string& name, std::shared_ptr<const model_weights> w, double tau, bool) {
-      auto cw = std::make_shared<const chess_model_weights>(chess_model_weights{w->config, w->parameters, chess_model_tokens::pgn_char});
+      auto cw = std::make_shared<const chess_model_weights>(chess_model_weights{w->config, w->parameters, chess_model_tokens::pgn_char, move_fact_level::full});
       return bridge(chess_model_player<B>::spec(name, cw, {.temperature = tau}, player_backend));
     };
   }

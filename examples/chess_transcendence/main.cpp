@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -167,7 +168,10 @@ template <class T>
 int run(const options& o, const std::vector<std::string>& force, bool fresh, bool check) {
   using chess_experiment = experiment<chess_domain, T, expert_population>;
   const preset_config& p = o.preset;
-  const T tok;
+  const T tok = [&] {
+    if constexpr (std::is_same_v<T, board_move_tokenizer>) return T(p.facts);
+    else return T();
+  }();
   typename chess_experiment::settings s;
   s.title = "Chess transcendence (" + p.name + " preset)";
   s.out = o.out, s.seed = o.seed, s.threads = o.threads, s.ranks = o.ranks;
@@ -193,7 +197,8 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
                                            .seed = rng::splitmix64_value(o.seed ^ 0x0be41495ULL)}))
       s.openings.push_back({std::nullopt, std::move(line)});
   s.policy_names = {{"backend", p.backend}, {"sampler", o.sampler}, {"rating", o.rating}, {"bf16", o.bf16}};
-  if (o.tf32) s.policy_names["tf32"] = true;  // only then: earlier runs' fingerprints stay valid
+  if (o.tf32) s.policy_names["tf32"] = true;
+  if (p.facts != move_fact_level::full) s.policy_names["move_facts"] = move_fact_level_name(p.facts);  // only then: earlier runs' fingerprints stay valid
   s.extra = {p.max_fullmoves, "chess rules with automatic claims"};
   const chess_domain domain(o.rules);
 
@@ -299,7 +304,7 @@ int main(int argc, char** argv) {
                "sampling plays above the cap (data -> gate -> train -> play -> rate -> analyse -> report)"};
   app.footer("Exit codes: 0 success (or --check passed), 1 --check found a problem, 2 input/output or engine error, "
              "3 invalid configuration, 130 interrupted (rerun the same command to resume).");
-  std::string preset_name = "default", out = "out/chess", tokens, backend, ship;
+  std::string preset_name = "default", out = "out/chess", tokens, backend, ship, facts;
   std::uint64_t seed = 1;
   std::vector<std::string> force, pgn;
   std::vector<int> caps;
@@ -308,7 +313,7 @@ int main(int argc, char** argv) {
   std::optional<std::size_t> threads;
   int compute_threads = 0;
   bool no_move_head = false, fresh = false, check = false, list = false;
-  app.add_option("--preset", preset_name, "smoke | quick | default | full | paper")->capture_default_str();
+  app.add_option("--preset", preset_name, "smoke | quick | default | ablation | full | paper")->capture_default_str();
   app.add_option("--out", out, "output directory (stage outputs, report)")->capture_default_str();
   app.add_option("--seed", seed, "seed of every random choice")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--force-stage", force, "rerun this stage and the ones after it (data, gate, train, play, rate, analyse, report)");
@@ -330,6 +335,9 @@ int main(int argc, char** argv) {
   app.add_option("--compute-threads", compute_threads, "OpenMP threads for training (0: auto, 1 when the machine is busy)")
       ->check(CLI::Range(0, 256));
   app.add_flag("--no-move-head", no_move_head, "board_move: score moves from the final hidden state alone");
+  app.add_option("--move-facts", facts, "board_move with the move head: the facts each move carries, full or identity "
+                                        "(piece, squares, capture, promotion; nothing about attacks, check or mate)")
+      ->check(CLI::IsMember({"full", "identity"}));
   app.add_flag("--bf16", o.bf16, "train with bfloat16 products (oneDNN, f32 accumulation): about twice as fast");
   app.add_flag("--tf32", o.tf32, "--backend cuda: f32 products on TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_flag("--mask-illegal", o.mask, "sample among legal moves only instead of resampling illegal ones");
@@ -368,7 +376,7 @@ int main(int argc, char** argv) {
   try {
     if (list) {
       if (ranks.root())
-        for (const char* n : {"smoke", "quick", "default", "full", "paper"}) std::printf("%-8s %s\n", n, make_preset(n, seed).summary.c_str());
+        for (const char* n : {"smoke", "quick", "default", "ablation", "full", "paper"}) std::printf("%-8s %s\n", n, make_preset(n, seed).summary.c_str());
       return 0;
     }
     // Every flag is checked before any work; nothing is silently replaced.
@@ -393,6 +401,10 @@ int main(int argc, char** argv) {
     p.n_layer = layers.value_or(p.n_layer), p.n_head = heads.value_or(p.n_head), p.d_model = d_model.value_or(p.d_model);
     o.threads = threads.value_or(0);
     p.move_head = p.move_head && !no_move_head && p.tokens == chess_model_tokens::board_move;
+    if (facts == "identity") {
+      if (!p.move_head) throw config_error("--move-facts identity needs board_move tokens with the move head (not --no-move-head)");
+      p.facts = move_fact_level::identity;
+    }
     if (p.tokens == chess_model_tokens::pgn_char && (o.mask || o.sampler != "temperature"))
       throw config_error("--mask-illegal and --sampler top-k need a move token scheme (board_move or move)");
     if (!pgn.empty() || !caps.empty()) {

@@ -40,6 +40,7 @@ struct preset_config {
   std::uint64_t anchor_nodes = 20000;
   bool gate_required = true, both_protocols = true, move_head = true;
   chess_model_tokens tokens = chess_model_tokens::board_move;
+  move_fact_level facts = move_fact_level::full;  // what the move head is given (board_move)
   std::int64_t n_layer = 4, n_head = 4, d_model = 256, context = 256;
   train_settings train{};
   std::string backend = "onednn", shipped_from;
@@ -120,6 +121,15 @@ inline preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.n_layer = 4, p.n_head = 6, p.d_model = 192, p.context = 192;
     p.train = {.steps = 1500, .batch = 16, .seq_len = 192, .warmup = 100, .eval_interval = 250, .lr = 1.5e-3F, .min_lr = 1.5e-4F};
     p.table1_positions = 150, p.table1_depth = 8;
+  } else if (name == "ablation") {
+    p.summary = "about 10 minutes on 2 cores: cap-high alone at the default preset's sizes, to run once per level of what the "
+                "model is given (as it is; --move-facts identity; --no-move-head; --tokens move), each into its own --out";
+    p.datasets = standard_datasets(16, seed);
+    p.datasets.resize(1);
+    p.selfplay_games = 20000, p.gate_games = 4, p.play_games = 8;
+    p.n_layer = 4, p.n_head = 6, p.d_model = 192, p.context = 192;
+    p.train = {.steps = 1500, .batch = 16, .seq_len = 192, .warmup = 100, .eval_interval = 250, .lr = 1.5e-3F, .min_lr = 1.5e-4F};
+    p.table1_positions = 150, p.table1_depth = 8;
   } else if (name == "full") {
     p.summary = "a few hours on 2 cores: the 3 blind-spot datasets and the rho sweep 0, 0.5, 0.9, 1 of biased experts, "
                 "40k games each, 4x256 board-aware models with the move head (run with --bf16); the gate is reported, not enforced";
@@ -138,7 +148,7 @@ inline preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.n_layer = 16, p.n_head = 8, p.d_model = 512, p.context = 1024;
     p.train = {.steps = 100000, .batch = 64, .seq_len = 1023, .warmup = 2000, .eval_interval = 1000, .lr = 3e-4F, .min_lr = 3e-5F};
     p.table1_positions = 1000, p.table1_depth = 12;
-  } else throw config_error("unknown preset '" + name + "' (smoke, quick, default, full, paper)");
+  } else throw config_error("unknown preset '" + name + "' (smoke, quick, default, ablation, full, paper)");
   return p;
 }
 
@@ -152,6 +162,11 @@ inline nlohmann::json population_json(const population_config& c) {
 inline std::string model_inputs(const preset_config& p) {
   switch (p.tokens) {
     case chess_model_tokens::board_move:
+      if (p.move_head && p.facts == move_fact_level::identity)
+        return "one token per move with board features (pieces on squares, side to move, castling, en passant), and a "
+               "move head that scores each legal move from its identity only (piece, origin, destination, captured piece, "
+               "promotion): nothing about attacks, what it leaves en prise, check or mate, which the model must learn from "
+               "the board";
       return p.move_head ? "one token per move with board features (pieces on squares, side to move, castling, en passant), and a "
                            "move head that scores each legal move from its facts (piece, origin, destination, capture, promotion, "
                            "attacked and defended squares, check, mate, stalemate, what it leaves en prise): nearly the statistics "
@@ -161,6 +176,13 @@ inline std::string model_inputs(const preset_config& p) {
     case chess_model_tokens::pgn_char: return "the game's PGN characters, nothing else";
   }
   return "?";
+}
+
+// The scheme a shipped checkpoint names in its metadata: the tokenizer's name where the move facts
+// are not the full ones, so that a model of one ablation level is never taken for another's.
+inline std::string scheme_name(const preset_config& p) {
+  return p.tokens == chess_model_tokens::board_move && p.facts == move_fact_level::identity ? "chess_move_board_identity"
+                                                                                             : chess_model_tokens_name(p.tokens);
 }
 
 // The shipped checkpoint evaluated instead of training (copied to the run's checkpoint), if one
@@ -174,7 +196,7 @@ inline std::optional<nlohmann::json> shipped_checkpoint(const preset_config& p, 
   const gpt_checkpoint ck = read_checkpoint(path);
   const json meta = json::parse(ck.metadata, nullptr, false);
   if (meta.is_discarded()) throw format_error(path.string() + ": metadata is not JSON");
-  if (meta.value("seed", std::uint64_t{0}) != seed || meta.value("tokens", std::string()) != chess_model_tokens_name(p.tokens) ||
+  if (meta.value("seed", std::uint64_t{0}) != seed || meta.value("tokens", std::string()) != scheme_name(p) ||
       meta.value("population", json()) != population_json(d.population))
     return std::nullopt;
   std::fprintf(stderr, "  %s: the shipped checkpoint %s (--train trains one instead)\n", d.name.c_str(), path.c_str());
@@ -188,7 +210,7 @@ inline void ship_checkpoints(const preset_config& p, const std::filesystem::path
                              const std::string& command) {
   for (const auto& d : p.datasets)
     ship_checkpoint(out / d.name / "model.ckpt", dir / (p.name + "-" + d.name + ".ckpt"),
-                    {{"command", command}, {"tokens", chess_model_tokens_name(p.tokens)}, {"population", population_json(d.population)},
+                    {{"command", command}, {"tokens", scheme_name(p)}, {"population", population_json(d.population)},
                      {"validation_loss", read_json_file(out / d.name / "train.json").at("validation_loss")},
                      {"precision", bf16 ? "bf16 products" : "f32"}});
 }

@@ -125,6 +125,16 @@ std::pair<tr::chess_model_tokens, std::string> resolve_tokens(std::optional<tr::
   return {tr::chess_model_tokens::board_move, "the default: the metadata names no scheme"};
 }
 
+// The move facts a board_move model's candidate head reads: the identity level when the metadata
+// names the tokenizer that writes them ("chess_move_board_identity"), else all of them.
+tr::move_fact_level resolve_facts(const std::string& metadata) {
+  const nlohmann::json meta = nlohmann::json::parse(metadata, nullptr, false);
+  if (meta.is_object())
+    for (const char* key : {"tokens", "tokenizer"})
+      if (const auto it = meta.find(key); it != meta.end() && it->is_string()) return tr::move_facts_of_scheme(it->get<std::string>());
+  return tr::move_fact_level::full;
+}
+
 // A model read with the wrong scheme would index past its logits: check the vocabularies first.
 void check_fits(const tr::gpt_config& c, tr::chess_model_tokens tokens) {
   const auto name = tr::chess_model_tokens_name(tokens);
@@ -161,13 +171,16 @@ loaded_model read_model(const std::string& path, std::optional<tr::chess_model_t
   m.parameters = std::move(ck.parameters);
   std::tie(m.tokens, m.tokens_origin) = resolve_tokens(override, m.metadata);
   check_fits(m.config, m.tokens);
-  m.weights = std::make_shared<const tr::chess_model_weights>(tr::chess_model_weights{m.config, m.parameters, m.tokens});
+  m.weights = std::make_shared<const tr::chess_model_weights>(
+      tr::chess_model_weights{m.config, m.parameters, m.tokens, resolve_facts(m.metadata)});
   return m;
 }
 
 std::string describe(const loaded_model& m) {
   const auto& c = m.config;
-  return m.path + ": " + tr::chess_model_tokens_name(m.tokens) + " scheme (" + m.tokens_origin + "), " + std::to_string(c.n_layer) +
+  const bool identity = m.weights && m.weights->facts == tr::move_fact_level::identity && c.candidate_vocab > 0;
+  return m.path + ": " + tr::chess_model_tokens_name(m.tokens) + " scheme (" + m.tokens_origin + ")" +
+         (identity ? ", identity move facts" : "") + ", " + std::to_string(c.n_layer) +
          " layer(s) x " + std::to_string(c.d_model) + ", context " + std::to_string(c.context) + ", " +
          std::to_string(m.parameters.size()) + " parameters, " + backend_name + " backend";
 }

@@ -155,3 +155,10 @@ BOOST_AUTO_TEST_CASE(scheme_names_round_trip) {
     BOOST_TEST((parse_chess_model_tokens(chess_model_tokens_name(t)) == t));
   BOOST_CHECK_THROW(parse_chess_model_tokens("bytes"), config_error);
 }
+
+BOOST_AUTO_TEST_CASE(the_identity_tokenizer_name_reads_as_board_move_with_identity_facts) {
+  BOOST_TEST((parse_chess_model_tokens(board_move_tokenizer(move_fact_level::identity).name()) == chess_model_tokens::board_move));
+  BOOST_TEST((move_facts_of_scheme(board_move_tokenizer(move_fact_level::identity).name()) == move_fact_level::identity));
+  BOOST_TEST((move_facts_of_scheme(board_move_tokenizer().name()) == move_fact_level::full));
+  BOOST_TEST((move_facts_of_scheme("board_move") == move_fact_level::full));
+}

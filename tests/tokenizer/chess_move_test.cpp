@@ -384,6 +384,40 @@ BOOST_AUTO_TEST_CASE(move_facts_are_the_same_for_a_position_and_its_colour_mirro
   BOOST_TEST(checks > 0U);
 }
 
+BOOST_AUTO_TEST_CASE(identity_facts_are_the_identity_prefix_of_the_full_facts) {
+  // The ablation level keeps exactly the ids below the first safety id: legal, piece x origin,
+  // piece x destination, captured piece x square, promotion.
+  const board_move_tokenizer full, identity(move_fact_level::identity);
+  BOOST_TEST(full.name() == "chess_move_board");
+  BOOST_TEST(identity.name() == "chess_move_board_identity");
+  BOOST_TEST((identity.facts() == move_fact_level::identity && full.facts() == move_fact_level::full));
+  BOOST_TEST(identity.candidate_vocab_size() == full.candidate_vocab_size());
+  std::vector<feature_id> a, b;
+  std::size_t captures = 0, moves = 0;
+  for (const auto& g : random_corpus(30, 31)) {
+    candidate_lists cf, ci;
+    full.encode_candidates(g, cf);
+    identity.encode_candidates(g, ci);
+    BOOST_TEST_REQUIRE(cf.positions() == ci.positions());
+    for (std::size_t i = 0; i < cf.positions(); ++i) {
+      const auto f = position_candidates(cf, i), id = position_candidates(ci, i);
+      BOOST_TEST_REQUIRE(f.size() == id.size());
+      for (std::size_t k = 0; k < f.size(); ++k) {
+        BOOST_TEST_REQUIRE(f[k].first == id[k].first);
+        a.assign(f[k].second.begin(), f[k].second.end());
+        a.erase(std::remove_if(a.begin(), a.end(), [](feature_id x) { return x >= move_facts::to_safety_base; }), a.end());
+        b.assign(id[k].second.begin(), id[k].second.end());
+        BOOST_TEST_REQUIRE(a == b, boost::test_tools::per_element());
+        BOOST_TEST_REQUIRE(b.size() >= 3U);  // legal, origin, destination
+        captures += b.size() > 3 && b[3] < move_facts::promotion_base;
+        ++moves;
+      }
+    }
+  }
+  BOOST_TEST(moves > 10000U);
+  BOOST_TEST(captures > 0U);
+}
+
 BOOST_AUTO_TEST_CASE(encode_candidates_lists_the_legal_moves_of_each_position) {
   board_move_tokenizer t;
   BOOST_TEST(t.candidate_vocab_size() == move_facts::vocab_size);

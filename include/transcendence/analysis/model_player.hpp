@@ -54,14 +54,24 @@ inline const char* chess_model_tokens_name(chess_model_tokens t) noexcept {
 }
 
 /// @brief Parses a token scheme name.
-/// @param name `board_move`, `move` or `pgn_char` (the shard names `chess_move_board`, `chess_move` are accepted too).
+/// @param name `board_move`, `move` or `pgn_char` (the shard names `chess_move_board`, `chess_move_board_identity` and
+/// `chess_move` are accepted too).
 /// @return the scheme.
 /// @throws config_error on another name.
 inline chess_model_tokens parse_chess_model_tokens(std::string_view name) {
-  if (name == "board_move" || name == "chess_move_board") return chess_model_tokens::board_move;
+  if (name == "board_move" || name == "chess_move_board" || name == "chess_move_board_identity") return chess_model_tokens::board_move;
   if (name == "move" || name == "chess_move") return chess_model_tokens::move;
   if (name == "pgn_char" || name == "char") return chess_model_tokens::pgn_char;
   throw config_error("unknown token scheme '" + std::string(name) + "' (board_move, move or pgn_char)");
+}
+
+/// @brief The move facts a scheme name implies: `chess_move_board_identity` (what a
+/// `board_move_tokenizer(move_fact_level::identity)` writes into shards and checkpoints) names the
+/// identity level, every other name the full one.
+/// @param name a scheme or tokenizer name.
+/// @return the level.
+inline move_fact_level move_facts_of_scheme(std::string_view name) noexcept {
+  return name == "chess_move_board_identity" ? move_fact_level::identity : move_fact_level::full;
 }
 
 /// @brief Trained weights, shared read-only by every player instance made from them.
@@ -69,6 +79,7 @@ struct chess_model_weights {
   gpt_config config;                                      ///< Shapes.
   std::vector<float> parameters;                          ///< Flat parameters (see @ref gpt_layout).
   chess_model_tokens tokens = chess_model_tokens::board_move;  ///< How the model reads games.
+  move_fact_level facts = move_fact_level::full;  ///< The move facts its candidate head reads (board_move).
 };
 
 /// @brief How a @ref chess_model_player samples.
@@ -298,7 +309,7 @@ class chess_model_player : public arena_player {
       // Only the last row's logits are read: the others get no candidates.
       m_candidates.clear();
       for (std::size_t i = 0; i + 1 < count; ++i) m_candidates.end_position();
-      board_move_tokenizer::append_candidates(*m_position, m_candidates);
+      board_move_tokenizer::append_candidates(*m_position, m_candidates, m_weights->facts);
       candidates = m_candidates.view();
     }
     m_cache->append(0, fresh, logits, features, candidates);

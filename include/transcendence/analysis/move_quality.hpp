@@ -156,9 +156,11 @@ inline std::vector<double> policy_over_moves(const analysed_position& a, std::sp
 /// @param featured feed the board features (the board_move scheme); with a candidate head, each
 /// position's legal moves are its candidates.
 /// @param out receives (moves.size() + 1) × vocab floats.
+/// @param facts the move facts the model's candidate head was trained with.
 /// @throws config_error when the game is longer than the context.
 template <backend B>
-void game_logits(gpt_model<B>& model, std::span<const move> moves, bool featured, std::vector<float>& out) {
+void game_logits(gpt_model<B>& model, std::span<const move> moves, bool featured, std::vector<float>& out,
+                 move_fact_level facts = move_fact_level::full) {
   std::vector<token_id> tokens{move_tokenizer::bos_token};
   for (move m : moves) tokens.push_back(move_token(m));
   std::vector<feature_id> ids;
@@ -178,7 +180,7 @@ void game_logits(gpt_model<B>& model, std::span<const move> moves, bool featured
   }
   candidate_lists candidates;
   if (model.config().candidate_vocab > 0) {
-    board_move_tokenizer().encode_candidates(move_game{position::start(), {moves.begin(), moves.end()}}, candidates);
+    board_move_tokenizer(facts).encode_candidates(move_game{position::start(), {moves.begin(), moves.end()}}, candidates);
     batch.candidates = candidates.view();
   }
   model.forward(batch);

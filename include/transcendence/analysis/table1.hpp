@@ -115,10 +115,11 @@ inline std::vector<analysed_position> judged_positions(const std::filesystem::pa
 /// @param taus the temperatures, lowest first.
 /// @param featured whether the model reads board features.
 /// @param label the progress bar's label.
+/// @param facts the move facts the model's candidate head was trained with.
 /// @return `{temperatures: [{tau, expected_reward, top1, top3, top5, legal_mass}], favor}`.
 template <backend B>
 nlohmann::json table1_of_model(gpt_model<B>& model, std::span<const analysed_position> positions, std::span<const double> taus,
-                               bool featured, const std::string& label) {
+                               bool featured, const std::string& label, move_fact_level facts = move_fact_level::full) {
   std::vector<std::vector<move_quality>> q(positions.size(), std::vector<move_quality>(taus.size()));
   std::vector<float> logits;
   std::vector<double> scratch;
@@ -128,7 +129,7 @@ nlohmann::json table1_of_model(gpt_model<B>& model, std::span<const analysed_pos
   for (std::size_t i = 0; i < positions.size(); ++i) {
     std::span<const move> h(positions[i].history);
     if (h.size() + 1 > context) h = h.subspan(h.size() + 1 - context);
-    game_logits(model, h, featured, logits);
+    game_logits(model, h, featured, logits, facts);
     const std::span<const float> row(logits.data() + h.size() * vocab, vocab);
     for (std::size_t t = 0; t < taus.size(); ++t) {
       double mass = 0.0;

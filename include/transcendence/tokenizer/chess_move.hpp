@@ -221,10 +221,18 @@ class board_move_tokenizer {
   /// @brief A tokenizer for games from another start position.
   /// @param start the common start position.
   explicit board_move_tokenizer(const position& start) : m_moves(start) {}
+  /// @brief A tokenizer whose candidates carry only some of each move's facts (an ablation).
+  /// @param facts which facts (see @ref move_fact_level).
+  /// @param start the common start position.
+  explicit board_move_tokenizer(move_fact_level facts, const position& start = position::start())
+      : m_moves(start), m_facts(facts) {}
 
-  /// @brief Identifier written into token shards.
-  /// @return "chess_move_board".
-  [[nodiscard]] std::string_view name() const noexcept { return "chess_move_board"; }
+  /// @brief Identifier written into token shards and checkpoints: it names the fact level, so
+  /// that data and models of one level are not taken for another's.
+  /// @return "chess_move_board", or "chess_move_board_identity" for identity facts.
+  [[nodiscard]] std::string_view name() const noexcept {
+    return m_facts == move_fact_level::full ? "chess_move_board" : "chess_move_board_identity";
+  }
   /// @brief The position every game starts from.
   /// @return the start position.
   [[nodiscard]] const position& start() const noexcept { return m_moves.start(); }
@@ -305,14 +313,19 @@ class board_move_tokenizer {
   /// @return @ref move_facts::vocab_size.
   [[nodiscard]] std::size_t candidate_vocab_size() const noexcept { return move_facts::vocab_size; }
 
+  /// @brief Which move facts the candidates carry.
+  /// @return the level given at construction.
+  [[nodiscard]] move_fact_level facts() const noexcept { return m_facts; }
+
   /// @brief Appends one position to candidate lists: every legal move (in the order of
   /// `generate_legal_moves`) with its token and its @ref move_facts, then closes the position.
   /// @param pos the position.
   /// @param out receives the candidates (a position without legal moves gets none).
-  static void append_candidates(const position& pos, candidate_lists& out) {
+  /// @param level which facts each move carries.
+  static void append_candidates(const position& pos, candidate_lists& out, move_fact_level level = move_fact_level::full) {
     move_list legal;
     generate_legal_moves(pos, legal);
-    append_candidates(pos, legal, out);
+    append_candidates(pos, legal, out, level);
   }
 
   /// @brief Appends, for each token `encode` produces, the candidates for the token after it:
@@ -321,10 +334,10 @@ class board_move_tokenizer {
   /// @param out receives one position per token.
   void encode_candidates(const input_type& game, candidate_lists& out) const {
     position pos = game.start;
-    append_candidates(pos, out);
+    append_candidates(pos, out, m_facts);
     for (move m : game.moves) {
       pos.play(m);
-      append_candidates(pos, out);
+      append_candidates(pos, out, m_facts);
     }
   }
 
@@ -346,7 +359,7 @@ class board_move_tokenizer {
   void append_window_candidates(std::span<const token_id> corpus, std::size_t first, std::size_t count,
                                 candidate_lists& out) const {
     walk_window(corpus, first, count, [&](const position& pos, lazy_legal_moves& legal) {
-      append_candidates(pos, legal.of(pos), out);
+      append_candidates(pos, legal.of(pos), out, m_facts);
     });
   }
 
@@ -440,16 +453,17 @@ class board_move_tokenizer {
 
   // Writes straight into the lists' storage (what candidate_lists::add does) so that the facts
   // need no scratch buffer.
-  static void append_candidates(const position& pos, const move_list& legal, candidate_lists& out) {
+  static void append_candidates(const position& pos, const move_list& legal, candidate_lists& out, move_fact_level level) {
     for (move m : legal) {
       out.tokens.push_back(move_token(m));
-      move_facts::append(pos, m, out.feature_ids);
+      move_facts::append(pos, m, out.feature_ids, level);
       out.feature_offsets.push_back(out.feature_ids.size());
     }
     out.end_position();
   }
 
   move_tokenizer m_moves;
+  move_fact_level m_facts = move_fact_level::full;
 };
 
 static_assert(featured_tokenizer<board_move_tokenizer>);

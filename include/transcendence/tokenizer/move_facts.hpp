@@ -15,6 +15,24 @@
 
 namespace transcendence {
 
+/// @brief How much of a move's facts a candidate head is given (an ablation of what the model sees).
+enum class move_fact_level {
+  /// Every fact of @ref move_facts: identity, safety of both squares, check, mate, stalemate and
+  /// what the move leaves en prise — nearly the statistics the experts' one-ply evaluation uses.
+  full,
+  /// The move's identity only: the legality bias, piece × origin, piece × destination, the
+  /// captured piece × square and the promotion piece. Nothing about attacks, check or mate: the
+  /// model must learn from the board which moves are safe.
+  identity,
+};
+
+/// @brief Name of a fact level (`full`, `identity`).
+/// @param level the level.
+/// @return its name.
+inline const char* move_fact_level_name(move_fact_level level) noexcept {
+  return level == move_fact_level::identity ? "identity" : "full";
+}
+
 /// @brief Sparse features of one legal move (its "facts"), seen from the mover's side: what a
 /// candidate head adds to that move's logit.
 ///
@@ -88,7 +106,9 @@ struct move_facts {
   /// @param pos the position.
   /// @param m a legal move of @p pos.
   /// @param out receives the ids (at most @ref max_features).
-  static void append(const position& pos, move m, std::vector<feature_id>& out) {
+  /// @param level which facts: all, or the move's identity (the ids up to the promotion's).
+  static void append(const position& pos, move m, std::vector<feature_id>& out,
+                     move_fact_level level = move_fact_level::full) {
     const color us = pos.side_to_move();
     const color them = ~us;
     const int flip = us == color::white ? 0 : 56;
@@ -111,6 +131,7 @@ struct move_facts {
     }
     if (m.kind() == move_kind::promotion)
       out.push_back(promotion_base + static_cast<feature_id>(static_cast<int>(m.promotion()) - 1));
+    if (level == move_fact_level::identity) return;
 
     const bool to_attacked = pos.attackers(to, them, occ_moved) != 0;
     const bool to_defended = (pos.attackers(to, us, occ_moved) & ~square_bb(from)) != 0;
