@@ -552,3 +552,14 @@ BOOST_AUTO_TEST_CASE(record_episodes_into_reward_mean) {
   BOOST_TEST(rm.rating(ids[0]).rating == sum[0] / 40.0, boost::test_tools::tolerance(1e-12));
   BOOST_TEST(rm.rating(ids[1]).rating == sum[1] / 40.0, boost::test_tools::tolerance(1e-12));
 }
+
+BOOST_AUTO_TEST_CASE(opening_clusters_pair_the_colours_of_each_opening) {
+  using v = std::vector<std::uint64_t>;
+  // Two seats, 16 openings: episodes 2k and 2k + 1 start from opening k.
+  BOOST_TEST((opening_clusters({{0, 1, 4}, {0, 2, 4}}, 2, 16) == v{1, 1, 2, 2, 3, 3, 4, 4}));
+  // More episodes than openings: the repeats of an opening join its cluster.
+  BOOST_TEST((opening_clusters({{0, 1, 8}, {1, 2, 2}}, 2, 2) == v{1, 1, 2, 2, 1, 1, 2, 2, 3, 3}));
+  // No openings: each pair of colours; one seat: each episode.
+  BOOST_TEST((opening_clusters({{0, 1, 3}}, 2, 0) == v{1, 1, 2}));
+  BOOST_TEST((opening_clusters({{0, 0, 3}}, 1, 0) == v{1, 2, 3}));
+}

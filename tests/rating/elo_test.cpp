@@ -167,3 +167,45 @@ BOOST_AUTO_TEST_CASE(bad_input_is_rejected) {
   bad.prior_draws = -1.0;
   BOOST_CHECK_THROW(elo_pool{bad}, config_error);
 }
+
+BOOST_AUTO_TEST_CASE(clustered_games_are_resampled_whole) {
+  // Every game played twice (a deterministic pair from one opening): as independent games the
+  // copies narrow the interval by about sqrt(2); as one cluster they add no information.
+  const std::vector<double> truth{1350.0, 1100.0, 1500.0};
+  const auto games = simulate(truth, 40, 9);
+  elo_pool_config cfg;
+  cfg.bootstrap_samples = 400;
+  cfg.seed = 3;
+  const auto width = [&](int copies, bool clustered, double* rating) {
+    elo_pool pool(cfg);
+    pool.add_anchor("anchor", 1350.0);
+    pool.add_player("a");
+    pool.add_player("b");
+    for (std::size_t i = 0; i < games.size(); ++i)
+      for (int c = 0; c < copies; ++c) {
+        game_result g = games[i];
+        g.cluster = clustered ? i + 1 : 0;
+        pool.record(g);
+      }
+    pool.update();
+    if (rating) *rating = pool.rating(1).rating;
+    return pool.rating(1).upper - pool.rating(1).lower;
+  };
+  double r_single = 0, r_clustered = 0, r_loose = 0;
+  const double single = width(1, false, &r_single), clustered = width(2, true, &r_clustered), loose = width(2, false, &r_loose);
+  BOOST_TEST(r_clustered == r_loose, tt::tolerance(1e-9));  // clusters change intervals, not the fit
+  BOOST_TEST(r_clustered == r_single, tt::tolerance(0.02));  // only the prior's weight differs
+  BOOST_TEST(clustered / single > 0.8, "clustered " << clustered << " vs one copy " << single);
+  BOOST_TEST(clustered / single < 1.25, "clustered " << clustered << " vs one copy " << single);
+  BOOST_TEST(loose / clustered < 0.85, "independent copies " << loose << " vs clustered " << clustered);
+  // Clusters of unequal size keep the pairing's game count (points are rescaled), so the fit is
+  // as without clusters.
+  elo_pool pool(cfg);
+  pool.add_anchor("anchor", 1350.0);
+  pool.add_player("a");
+  for (std::size_t i = 0; i < 30; ++i) pool.record({1, 0, i % 3 == 0 ? 0.0 : 1.0, i < 20 ? 1U : i});
+  pool.update();
+  BOOST_TEST(pool.rating(1).lower <= pool.rating(1).rating);
+  BOOST_TEST(pool.rating(1).upper >= pool.rating(1).rating);
+  BOOST_TEST(std::isfinite(pool.rating(1).upper));
+}

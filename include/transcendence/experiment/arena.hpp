@@ -318,6 +318,30 @@ struct fixture {
   std::size_t episodes = 2;  ///< Number of episodes.
 };
 
+/// @brief Each episode's resampling cluster (see `game_result::cluster`) under the opening rule
+/// of `run_episodes`: the episodes of one fixture that start from the same opening — its two
+/// colours, and its repeats when a fixture has more episodes than openings — share a cluster.
+/// Without openings, each pair of colours is a cluster (deterministic players repeat it).
+/// @param schedule the fixtures, in order.
+/// @param seats seats of the domain (1 or 2).
+/// @param openings number of openings in the arena's settings (0: none).
+/// @return one nonzero cluster per episode, in schedule order, unique across fixtures.
+/// @code
+/// const auto clusters = transcendence::opening_clusters({{0, 1, 4}}, 2, 16);  // {1, 1, 2, 2}
+/// @endcode
+inline std::vector<std::uint64_t> opening_clusters(const std::vector<fixture>& schedule, std::size_t seats, std::size_t openings) {
+  std::vector<std::uint64_t> out;
+  std::uint64_t base = 1;
+  const std::size_t per = std::max<std::size_t>(seats, 1);
+  for (const fixture& f : schedule) {
+    const std::size_t starts = (f.episodes + per - 1) / per;
+    const std::size_t slots = openings > 0 ? std::min(openings, starts) : starts;
+    for (std::size_t g = 0; g < f.episodes; ++g) out.push_back(base + (openings > 0 ? (g / per) % openings : g / per));
+    base += slots;
+  }
+  return out;
+}
+
 /// @brief Settings of a schedule of episodes.
 /// @tparam G the game domain.
 template <playable_game_domain G>

@@ -96,14 +96,17 @@ class history_diversity {
   std::unordered_map<std::uint64_t, entry> m_states;
 };
 
-/// @brief Rated results from their JSON form `[[first, second, score], ...]` (ladder.json, play.json).
+/// @brief Rated results from their JSON form `[[first, second, score, cluster], ...]` (ladder.json,
+/// play.json; the cluster, optional, groups the games of one opening for the bootstrap).
 /// @param results the array.
 /// @return the results.
 /// @throws nlohmann::json::exception on another shape.
 inline std::vector<rated_result> rated_results_of(const nlohmann::json& results) {
   std::vector<rated_result> out;
   out.reserve(results.size());
-  for (const auto& g : results) out.push_back({g.at(0).get<std::string>(), g.at(1).get<std::string>(), g.at(2).get<double>()});
+  for (const auto& g : results)
+    out.push_back({g.at(0).get<std::string>(), g.at(1).get<std::string>(), g.at(2).get<double>(),
+                   g.size() > 3 ? g.at(3).get<std::uint64_t>() : std::uint64_t{0}});
   return out;
 }
 
@@ -595,7 +598,7 @@ class experiment {
   // opponent forfeiting before it was asked to move) do not show that it can play, and an anchor
   // that never really played must not pin the scale. `failed` receives those players' names.
   static nlohmann::json results_json(std::span<const episode_record<G>> episodes, const std::vector<std::string>& names,
-                                     std::size_t& failures, std::set<std::string>& failed) {
+                                     const std::vector<std::uint64_t>& clusters, std::size_t& failures, std::set<std::string>& failed) {
     std::set<std::size_t> bad;
     for (const episode_record<G>& r : episodes)
       if (r.end == episode_end::failure && r.faulty_seat >= 0) bad.insert(r.seats.at(static_cast<std::size_t>(r.faulty_seat)));
@@ -606,10 +609,15 @@ class experiment {
       if (involved) continue;
       const std::string& a = names.at(r.seats.at(0));
       const std::string& b = r.seats.size() > 1 ? names.at(r.seats[1]) : a;
-      out.push_back({a, b, r.result});
+      out.push_back({a, b, r.result, r.episode_index < clusters.size() ? clusters[r.episode_index] : std::uint64_t{0}});
     }
     for (std::size_t p : bad) failed.insert(names.at(p));
     return out;
+  }
+
+  // Each episode's bootstrap cluster: the games of one fixture from one opening.
+  std::vector<std::uint64_t> clusters_of(const std::vector<fixture>& schedule) const {
+    return opening_clusters(schedule, static_cast<std::size_t>(m_domain.seats()), m_s.openings.size());
   }
 
   std::vector<std::pair<std::string, double>> anchors() const {
@@ -789,7 +797,7 @@ class experiment {
       const std::vector<std::string> names = names_of(ro.players);
       std::size_t failures = 0;
       std::set<std::string> failed;
-      const nlohmann::json results = results_json(episodes, names, failures, failed);
+      const nlohmann::json results = results_json(episodes, names, clusters_of(schedule), failures, failed);
       for (const std::string& f : failed)
         std::fprintf(stderr, "  %s: %s failed and is not rated (its episodes say why)\n", d.name.c_str(), f.c_str());
       const rating_table table = m_p.rate(anchors(), rated_results_of(results));
@@ -944,7 +952,7 @@ class experiment {
       std::set<std::string> failed;
       nlohmann::json j;
       j["temperatures"] = per_tau;
-      j["results"] = results_json(episodes, names, failures, failed);
+      j["results"] = results_json(episodes, names, clusters_of(schedule), failures, failed);
       j["failures"] = failures;
       j["failed_players"] = failed;
       write_json_file(folder / "play.json", j);

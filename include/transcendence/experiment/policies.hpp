@@ -85,6 +85,7 @@ struct rated_result {
   std::string first;   ///< Seat 0 (the only seat of a solo episode).
   std::string second;  ///< Seat 1, or @ref first.
   double score = 0.5;  ///< Seat 0's score, or the reward.
+  std::uint64_t cluster = 0;  ///< Results sharing a nonzero cluster are resampled together (see `game_result::cluster`).
 };
 
 /// @brief Ratings of every player that played, and whether the scale is anchored.
@@ -235,7 +236,7 @@ rate_function rate_with(std::function<R()> make, std::string system_name) {
       ids.emplace(name, p);
       return p;
     };
-    for (const rated_result& r : results) system.record({id(r.first), id(r.second), r.score});
+    for (const rated_result& r : results) system.record({id(r.first), id(r.second), r.score, r.cluster});
     system.update();
     for (const auto& [name, p] : ids) out.players[name] = system.rating(p);
     return out;

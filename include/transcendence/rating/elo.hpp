@@ -154,6 +154,9 @@ struct elo_pool_config {
 /// meets an anchor (directly or through opponents) is centred on @ref elo_pool_config::mean_rating.
 /// Intervals: percentile bootstrap over games, resampled within each pairing (so every replicate
 /// keeps the same schedule), or the Fisher-information normal interval when bootstrapping is off.
+/// Games that share a `game_result::cluster` within a pairing are resampled as one unit (the two
+/// colours of one opening), so that repeated or paired games do not narrow the intervals; a
+/// replicate's points are scaled to the pairing's game count when its clusters differ in size.
 ///
 /// @code
 /// transcendence::elo_pool pool;
@@ -269,7 +272,9 @@ class elo_pool {
     player_id b;
     double games = 0.0;
     double points = 0.0;           // a's points
-    std::vector<double> scores;    // a's score in each game, for resampling
+    std::vector<double> scores;    // a's score in each unit of resampling (a game, or a cluster's sum)
+    std::vector<double> sizes;     // games in each unit
+    std::vector<std::uint64_t> clusters;  // each unit's cluster (0: a lone game)
   };
 
   static constexpr double k_log_factor = std::numbers::ln10 / 400.0;
@@ -297,12 +302,23 @@ class elo_pool {
         }
       }
       if (k == out.size()) {
-        out.push_back({a, b, 0.0, 0.0, {}});
+        out.push_back({a, b, 0.0, 0.0, {}, {}, {}});
         index[a].push_back(k);
       }
-      out[k].games += 1.0;
-      out[k].points += s;
-      out[k].scores.push_back(s);
+      pairing& pr = out[k];
+      pr.games += 1.0;
+      pr.points += s;
+      std::size_t u = pr.scores.size();
+      if (g.cluster != 0)
+        for (std::size_t i = 0; i < pr.clusters.size(); ++i)
+          if (pr.clusters[i] == g.cluster) u = i;
+      if (u == pr.scores.size()) {
+        pr.scores.push_back(0.0);
+        pr.sizes.push_back(0.0);
+        pr.clusters.push_back(g.cluster);
+      }
+      pr.scores[u] += s;
+      pr.sizes[u] += 1.0;
     }
     return out;
   }
@@ -453,9 +469,13 @@ class elo_pool {
       rng gen = base.fork(b);  // replicate b is the same whatever the thread or the sample count
       for (std::size_t k = 0; k < pairings.size(); ++k) {
         const auto& scores = pairings[k].scores;
-        double s = 0.0;
-        for (std::size_t g = 0; g < scores.size(); ++g) s += scores[gen.below(scores.size())];
-        points[k] = s;
+        const auto& sizes = pairings[k].sizes;
+        double s = 0.0, games = 0.0;
+        for (std::size_t g = 0; g < scores.size(); ++g) {
+          const std::size_t u = gen.below(scores.size());
+          s += scores[u], games += sizes[u];
+        }
+        points[k] = games == pairings[k].games ? s : s * pairings[k].games / games;
       }
       const std::vector<double> r = fit(pairings, points);
       for (std::size_t i = 0; i < n; ++i) draws[i].push_back(r[i]);
