@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE expert_population
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <set>
@@ -43,6 +44,40 @@ BOOST_AUTO_TEST_CASE(evaluation_sees_material_hanging_pieces_and_mate) {
   const position stale = parse_fen("k7/8/8/2Q5/8/8/8/4K3 w - - 0 1");
   BOOST_TEST(value_of(stale, "c5b6") == 0.0);
   BOOST_TEST(value_of(stale, "e1e2") > 500);
+}
+
+BOOST_AUTO_TEST_CASE(two_ply_search_sees_the_reply_one_ply_misses) {
+  // Back rank: with the rook off the first rank, ...Re1 is mate. One ply sees nothing wrong with
+  // Ra2; two plies value it as a mated position, and the two-ply population's clean move avoids it.
+  const position pos = parse_fen("4r1k1/5ppp/8/8/8/8/5PPP/R5K1 w - - 0 1");
+  const move_list legal = legal_moves(pos);
+  std::vector<double> one(legal.size()), two(legal.size()), scratch;
+  move_list replies;
+  evaluate_moves(pos, legal, one);
+  evaluate_moves_two_ply(pos, legal, two, replies, scratch);
+  const move bad = parse_uci(pos, "a1a2");
+  std::size_t k = 0;
+  while (legal[k] != bad) ++k;
+  BOOST_TEST(one[k] > -1000.0);
+  BOOST_TEST(two[k] == -mate_value_cp);
+  // Every move's two-ply value is minus its best reply's one-ply value.
+  for (std::size_t i = 0; i < legal.size(); ++i) {
+    const position next = pos.after(legal[i]);
+    const move_list r = legal_moves(next);
+    std::vector<double> rv(r.size());
+    evaluate_moves(next, r, rv);
+    BOOST_TEST(two[i] == -*std::max_element(rv.begin(), rv.end()));
+  }
+  population_config c = population_config::equal_temperature_sharp();
+  c.experts = 2, c.search_plies = 2;
+  const expert_population pop(c);
+  expert_population::scratch buf;
+  const move clean = pop.clean_move(pos, buf);
+  std::size_t at = 0;
+  while (legal[at] != clean) ++at;
+  BOOST_TEST(two[at] > -1000.0);
+  c.search_plies = 3;
+  BOOST_CHECK_THROW(expert_population{c}, config_error);
 }
 
 BOOST_AUTO_TEST_CASE(population_knobs_and_policies) {

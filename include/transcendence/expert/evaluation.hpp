@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "transcendence/game/chess/bitboard.hpp"
 #include "transcendence/game/chess/material.hpp"
@@ -164,6 +165,37 @@ inline void evaluate_moves(const position& pos, const move_list& legal, std::spa
       }
     }
     values[i] = static_cast<double>(material_balance(next, us) - hanging_loss(next));
+  }
+}
+
+/// @brief The two-ply value of every legal move: minus the one-ply value of the opponent's best
+/// reply (`evaluate_moves` from the other side), so a move is judged by what the opponent can
+/// answer, not by the position it leaves alone. A move that leaves no reply is a mate or a draw.
+///
+/// Unlike the one-ply value, this is not a function of the move's own facts (`move_facts`): the
+/// reply depends on the whole position after it.
+/// @code
+/// transcendence::move_list replies;
+/// std::vector<double> scratch;
+/// transcendence::evaluate_moves_two_ply(pos, legal, v, replies, scratch);
+/// @endcode
+/// @param pos the position.
+/// @param legal its legal moves.
+/// @param values receives one value per move (size at least `legal.size()`).
+/// @param replies scratch for the replies of each move.
+/// @param reply_values scratch for their values.
+inline void evaluate_moves_two_ply(const position& pos, const move_list& legal, std::span<double> values, move_list& replies,
+                                   std::vector<double>& reply_values) {
+  for (std::size_t i = 0; i < legal.size(); ++i) {
+    const position next = pos.after(legal[i]);
+    generate_legal_moves(next, replies);
+    if (replies.size() == 0) {
+      values[i] = next.in_check() ? mate_value_cp : 0.0;
+      continue;
+    }
+    reply_values.resize(replies.size());
+    evaluate_moves(next, replies, reply_values);
+    values[i] = -*std::max_element(reply_values.begin(), reply_values.end());
   }
 }
 

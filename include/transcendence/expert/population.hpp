@@ -61,6 +61,11 @@ struct population_config {
   /// move's bias has the same variance) rather than every fact (captures, safety, check and mate
   /// facts would also bend the experts' judgement of material, not only their taste in squares).
   bool bias_identity_only = false;
+  /// Plies of the clean judgement: 1, the one-ply evaluation (`evaluate_moves`: a function of the
+  /// position after the move, which the move facts nearly determine); 2, a two-ply search on it
+  /// (`evaluate_moves_two_ply`: the value after the opponent's best reply, which no fact of the
+  /// move alone determines). About 30 times slower.
+  int search_plies = 1;
 
   /// @brief The measured prototype (@ref design_scale): 16 experts, T 20→160 cp, 30% blind spots, σ 300.
   /// @return the configuration.
@@ -103,12 +108,14 @@ class expert_population {
   /// @brief Buffers for one position's work (reuse one per thread).
   struct scratch {
     move_list legal;                ///< The legal moves.
-    std::vector<double> clean;      ///< One-ply values of the legal moves.
+    std::vector<double> clean;      ///< Clean values of the legal moves (one- or two-ply).
     std::vector<double> values;     ///< An expert's (noisy) values.
     std::vector<double> probs;      ///< An expert's policy.
     std::vector<double> mixture;    ///< The mixture policy.
     std::vector<feature_id> facts;  ///< Facts of the legal moves, one after another (biased populations only).
     std::vector<std::uint32_t> fact_offsets;  ///< Move m's facts are `facts[fact_offsets[m] .. fact_offsets[m + 1])`.
+    move_list replies;              ///< Replies of one move (two-ply populations only).
+    std::vector<double> reply_values;  ///< Their one-ply values.
     std::uint64_t position_hash = 0;  ///< Hash of the position the clean values belong to.
     bool valid = false;             ///< Whether @ref clean is filled for @ref position_hash.
     bool facts_valid = false;       ///< Whether @ref facts are filled for @ref position_hash.
@@ -127,6 +134,7 @@ class expert_population {
     for (double s : {config.blind_share_first, config.blind_share_last, config.shared_error, config.bias_shared})
       if (!(s >= 0 && s <= 1)) throw config_error("expert_population: shares must be in [0, 1]");
     if (!(config.noise_cp >= 0)) throw config_error("expert_population: noise must be >= 0");
+    if (config.search_plies != 1 && config.search_plies != 2) throw config_error("expert_population: search_plies must be 1 or 2");
     if (!(config.bias_cp >= 0 && config.bias_cp < 1e6)) throw config_error("expert_population: bias_cp must be in [0, 1e6)");
     if (!(config.bias_density > 0 && config.bias_density <= 1)) throw config_error("expert_population: bias_density must be in (0, 1]");
     const std::size_t k = config.experts;
@@ -194,15 +202,16 @@ class expert_population {
     probs.assign(buf.mixture.begin(), buf.mixture.end());
   }
 
-  /// @brief Fills the legal moves and their clean one-ply values (skipped when already done for
-  /// this position).
+  /// @brief Fills the legal moves and their clean values (one-ply, or two-ply per
+  /// @ref population_config::search_plies; skipped when already done for this position).
   /// @param pos the position.
   /// @param buf the buffers.
   void prepare(const position& pos, scratch& buf) const {
     if (!buf.valid || buf.position_hash != pos.hash()) {
       generate_legal_moves(pos, buf.legal);
       buf.clean.resize(buf.legal.size());
-      evaluate_moves(pos, buf.legal, buf.clean);
+      if (m_config.search_plies == 2) evaluate_moves_two_ply(pos, buf.legal, buf.clean, buf.replies, buf.reply_values);
+      else evaluate_moves(pos, buf.legal, buf.clean);
       buf.position_hash = pos.hash();
       buf.valid = true;
       buf.facts_valid = false;
