@@ -205,7 +205,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   // The policies, chosen once.
   typename chess_experiment::policies pol;
   if (o.rating == "glicko2") pol.rate = rate_with<glicko2>([] { return glicko2(glicko2::paper_config()); }, "glicko2 (paper settings, one period)");
-  else pol.rate = rate_with<elo_pool>([] { return elo_pool(); }, "elo_pool (maximum likelihood, bootstrap intervals)");
+  else pol.rate = rate_with<elo_pool>([] { return elo_pool(); }, "elo_pool (maximum likelihood, bootstrap over opening pairs)");
   const backend_policies bp = backend_policies_for(tok, o);
   pol.train = bp.train, pol.model = bp.model;
 
@@ -306,7 +306,7 @@ int main(int argc, char** argv) {
              "3 invalid configuration, 130 interrupted (rerun the same command to resume).");
   std::string preset_name = "default", out = "out/chess", tokens, backend, ship, facts;
   std::uint64_t seed = 1;
-  std::vector<std::string> force, pgn;
+  std::vector<std::string> force, pgn, only;
   std::vector<int> caps;
   options o;
   std::optional<std::int64_t> steps, layers, heads, d_model, batch;
@@ -318,6 +318,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "seed of every random choice")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--force-stage", force, "rerun this stage and the ones after it (data, gate, train, play, rate, analyse, report)");
   app.add_flag("--train", o.retrain, "train from scratch even where shipped checkpoints exist");
+  app.add_option("--dataset", only, "run only this dataset of the preset (repeatable; --list-presets names them)");
   app.add_option("--pgn", pgn, "Lichess PGN (.pgn or .pgn.zst) to train on instead of generated experts")->check(CLI::ExistingFile);
   app.add_option("--cap", caps, "rating cap(s) for --pgn datasets (both players rated at most the cap)")->check(CLI::Range(1, 4000));
   app.add_option("--tokens", tokens, "token scheme: board_move (default on CPU), move, pgn_char");
@@ -374,15 +375,12 @@ int main(int argc, char** argv) {
     return code;
   };
   try {
-    if (list) {
-      if (ranks.root())
-        for (const char* n : {"smoke", "quick", "default", "ablation", "full", "paper"}) std::printf("%-8s %s\n", n, make_preset(n, seed).summary.c_str());
-      return 0;
-    }
+    if (list) return ranks.root() ? std::fputs(describe_presets(seed).c_str(), stdout) < 0 : 0;
     // Every flag is checked before any work; nothing is silently replaced.
     o.preset = make_preset(preset_name, seed);
     preset_config& p = o.preset;
     o.out = out, o.seed = seed;
+    select_datasets(p, only);
     if (!tokens.empty()) p.tokens = parse_chess_model_tokens(tokens);
     if (!backend.empty()) p.backend = backend;
 #ifdef TRANSCENDENCE_HAVE_CUDA

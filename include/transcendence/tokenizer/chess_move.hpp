@@ -222,7 +222,7 @@ class board_move_tokenizer {
   /// @param start the common start position.
   explicit board_move_tokenizer(const position& start) : m_moves(start) {}
   /// @brief A tokenizer whose candidates carry only some of each move's facts (an ablation).
-  /// @param facts which facts (see @ref move_fact_level).
+  /// @param facts which facts (see `move_fact_level`).
   /// @param start the common start position.
   explicit board_move_tokenizer(move_fact_level facts, const position& start = position::start())
       : m_moves(start), m_facts(facts) {}

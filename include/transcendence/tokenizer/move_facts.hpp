@@ -17,7 +17,7 @@ namespace transcendence {
 
 /// @brief How much of a move's facts a candidate head is given (an ablation of what the model sees).
 enum class move_fact_level {
-  /// Every fact of @ref move_facts: identity, safety of both squares, check, mate, stalemate and
+  /// Every fact of `move_facts`: identity, safety of both squares, check, mate, stalemate and
   /// what the move leaves en prise — nearly the statistics the experts' one-ply evaluation uses.
   full,
   /// The move's identity only: the legality bias, piece × origin, piece × destination, the
