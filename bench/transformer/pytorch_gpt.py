@@ -11,8 +11,10 @@ weight decay 0.1 on >=2-D tensors) on batch x ctx random tokens, as tokens/s; an
 generation with batch 1 (one new token per forward, keys and values kept in preallocated caches,
 greedy choice) as tokens/s. Each figure is the median of several repetitions after warm-up.
 
-Fair use of this machine: run with OPENBLAS_CORETYPE=SkylakeX and libopenblas0-openmp installed;
-the script sets torch.set_num_threads(threads) (2 by default). Prints one JSON object on stdout, or
+Fair use of this machine (what bench_transformer sets for it): OPENBLAS_CORETYPE=SkylakeX with
+libopenblas0-openmp installed, glibc's malloc thresholds raised (GLIBC_TUNABLES mmap_threshold and
+trim_threshold, so that tensors reuse the heap instead of faulting in fresh pages), and whichever
+OpenMP wait policy is faster here; the script sets torch.set_num_threads(threads) (2 by default). Prints one JSON object on stdout, or
 with --serve answers bench_transformer's requests one repetition at a time.
 """
 import argparse
@@ -161,13 +163,16 @@ class Trainer:
         self.model, self.cfg, self.gen = model, cfg, gen
         self.opt = make_optimizer(model)
 
-    def step(self):
+    def step(self, bf16=False):
+        """One step; with bf16, forward and loss under CPU autocast to bfloat16 (PyTorch's mixed
+        precision: bf16 products, f32 weights, optimizer and reductions), the anchor for ours."""
         cfg = self.cfg
         data = torch.randint(0, cfg.vocab, (cfg.batch, cfg.ctx + 1), generator=self.gen)
         x, y = data[:, :-1].contiguous(), data[:, 1:].contiguous()
         self.model.train()
         start = time.perf_counter()
-        loss = self.model(x, y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = self.model(x, y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.opt.step()
@@ -202,13 +207,15 @@ class Decoder:
 
 def serve(trainer, decoder, cfg):
     """Line protocol for bench_transformer, which alternates its own repetitions with ours so that
-    both see the same machine load: 'train' -> seconds of one step, 'decode' -> seconds of one
-    generation of --decode-tokens tokens, 'quit'."""
+    both see the same machine load: 'train' -> seconds of one step, 'train_bf16' -> the same under
+    bf16 autocast, 'decode' -> seconds of one generation of --decode-tokens tokens, 'quit'."""
     print("ready", flush=True)
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == "train":
             print(repr(trainer.step()), flush=True)
+        elif cmd == "train_bf16":
+            print(repr(trainer.step(bf16=True)), flush=True)
         elif cmd == "decode":
             print(repr(decoder.run(cfg.decode_tokens)), flush=True)
         elif cmd == "quit":
