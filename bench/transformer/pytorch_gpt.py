@@ -12,8 +12,9 @@ generation with batch 1 (one new token per forward, keys and values kept in prea
 greedy choice) as tokens/s. Each figure is the median of several repetitions after warm-up.
 
 Fair use of this machine (what bench_transformer sets for it): OPENBLAS_CORETYPE=SkylakeX with
-libopenblas0-openmp installed, glibc's malloc thresholds raised (GLIBC_TUNABLES mmap_threshold and
-trim_threshold, so that tensors reuse the heap instead of faulting in fresh pages), and whichever
+libopenblas0-openmp installed, glibc's malloc kept from mapping and trimming (GLIBC_TUNABLES
+mmap_max=0 and a large trim_threshold, so that tensors reuse the heap instead of faulting in fresh
+pages), and whichever
 OpenMP wait policy is faster here; the script sets torch.set_num_threads(threads) (2 by default). Prints one JSON object on stdout, or
 with --serve answers bench_transformer's requests one repetition at a time.
 """
