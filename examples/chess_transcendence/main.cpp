@@ -251,9 +251,10 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   h.analyse = [&](const chess_experiment& e) {
     json j = table1(e, o, bp.table1);
     // The held-out diagnostic: fresh games of each dataset's experts, another seed than the data's.
-    j["held_out"] = {{"positions_per_dataset", p.held_out_positions}, {"skipped_plies", 8}, {"datasets", json::object()}};
     const held_out_settings hs{.positions = p.held_out_positions, .context = static_cast<std::size_t>(p.context), .taus = p.taus,
                                .seed = o.seed, .rules = o.rules, .threads = o.threads};
+    j["held_out"] = {{"positions_per_dataset", hs.positions}, {"skipped_plies", hs.skipped_plies},
+                     {"regret_cap_cp", hs.regret_cap_cp}, {"datasets", json::object()}};
     for (const auto& d : e.config().datasets)
       if (d.experts && hs.positions > 0 && bp.logits)
         j["held_out"]["datasets"][d.name] = held_out_diagnostic(d.experts, *e.load_weights(d), bp.logits, hs, "held-out " + d.name);
@@ -313,7 +314,7 @@ int main(int argc, char** argv) {
   std::optional<std::size_t> threads;
   int compute_threads = 0;
   bool no_move_head = false, fresh = false, check = false, list = false;
-  app.add_option("--preset", preset_name, "smoke | quick | default | ablation | full | paper")->capture_default_str();
+  app.add_option("--preset", preset_name, preset_names_text(" | "))->capture_default_str();
   app.add_option("--out", out, "output directory (stage outputs, report)")->capture_default_str();
   app.add_option("--seed", seed, "seed of every random choice")->check(CLI::NonNegativeNumber)->capture_default_str();
   app.add_option("--force-stage", force, "rerun this stage and the ones after it (data, gate, train, play, rate, analyse, report)");

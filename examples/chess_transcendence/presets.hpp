@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -102,6 +103,15 @@ inline dataset_spec search_dataset(std::size_t experts, std::uint64_t seed) {
           "private errors cancel in the vote (Prop 3), if the model learns a judgement its move facts do not hand it", true, true, c, 0};
 }
 
+// The presets, in the order --list-presets shows them.
+inline constexpr std::array<const char*, 6> preset_names{"smoke", "quick", "default", "ablation", "full", "paper"};
+
+inline std::string preset_names_text(const char* separator) {
+  std::string out;
+  for (const char* n : preset_names) out += (out.empty() ? "" : separator) + std::string(n);
+  return out;
+}
+
 inline preset_config make_preset(const std::string& name, std::uint64_t seed) {
   preset_config p;
   p.name = name;
@@ -132,14 +142,11 @@ inline preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.train = {.steps = 1500, .batch = 16, .seq_len = 192, .warmup = 100, .eval_interval = 250, .lr = 1.5e-3F, .min_lr = 1.5e-4F};
     p.table1_positions = 150, p.table1_depth = 8;
   } else if (name == "ablation") {
+    p = make_preset("default", seed);  // the default preset's sizes and budget, its first dataset only
+    p.name = name;
     p.summary = "about 10 minutes on 2 cores: cap-high alone at the default preset's sizes, to run once per level of what the "
                 "model is given (as it is; --move-facts identity; --no-move-head; --tokens move), each into its own --out";
-    p.datasets = standard_datasets(16, seed);
     p.datasets.resize(1);
-    p.selfplay_games = 20000, p.gate_games = 4, p.play_games = 8;
-    p.n_layer = 4, p.n_head = 6, p.d_model = 192, p.context = 192;
-    p.train = {.steps = 1500, .batch = 16, .seq_len = 192, .warmup = 100, .eval_interval = 250, .lr = 1.5e-3F, .min_lr = 1.5e-4F};
-    p.table1_positions = 150, p.table1_depth = 8;
   } else if (name == "full") {
     p.summary = "a few hours on 2 cores: the 3 blind-spot datasets, the rho sweep 0, 0.5, 0.9, 1 of biased experts and two-ply "
                 "searching experts, "
@@ -160,7 +167,7 @@ inline preset_config make_preset(const std::string& name, std::uint64_t seed) {
     p.n_layer = 16, p.n_head = 8, p.d_model = 512, p.context = 1024;
     p.train = {.steps = 100000, .batch = 64, .seq_len = 1023, .warmup = 2000, .eval_interval = 1000, .lr = 3e-4F, .min_lr = 3e-5F};
     p.table1_positions = 1000, p.table1_depth = 12;
-  } else throw config_error("unknown preset '" + name + "' (smoke, quick, default, ablation, full, paper)");
+  } else throw config_error("unknown preset '" + name + "' (" + preset_names_text(", ") + ")");
   return p;
 }
 
@@ -194,7 +201,7 @@ inline std::string model_inputs(const preset_config& p) {
 // --list-presets: each preset's summary and its datasets.
 inline std::string describe_presets(std::uint64_t seed) {
   std::string out;
-  for (const char* n : {"smoke", "quick", "default", "ablation", "full", "paper"}) {
+  for (const char* n : preset_names) {
     const preset_config p = make_preset(n, seed);
     out += std::string(n) + std::string(9 - std::string(n).size(), ' ') + p.summary + "\n         datasets:";
     for (const dataset_spec& d : p.datasets) out += " " + d.name;

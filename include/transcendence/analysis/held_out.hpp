@@ -138,7 +138,8 @@ inline nlohmann::json held_out_diagnostic(std::shared_ptr<const expert_populatio
 }
 
 /// @brief The report's section for held-out diagnostics.
-/// @param h `{skipped_plies, datasets: {name: held_out_diagnostic(...)}}`.
+/// @param h `{skipped_plies, regret_cap_cp, datasets: {name: held_out_diagnostic(...)}}` (the
+/// settings' values; 8 and 1000 when absent).
 /// @return Markdown: one table row per player (experts, oracle, ceiling, the model at each τ) and
 /// dataset; empty when there are no datasets.
 inline std::string held_out_markdown(const nlohmann::json& h) {
@@ -146,8 +147,8 @@ inline std::string held_out_markdown(const nlohmann::json& h) {
   std::string md = "## Held-out diagnostic\n\nOn fresh games of each dataset's experts (not the training games; the first " +
                    std::to_string(h.value("skipped_plies", 8)) +
                    " plies skipped): the probability of a move the clean evaluator ranks best, of the oracle's (the mixture's argmax) "
-                   "and of the shared-bias ceiling's, and the mean one-ply regret against the clean evaluator (cp, capped at "
-                   "1000). A model that denoises its experts moves from the experts' row towards the oracle's as τ falls.\n\n"
+                   "and of the shared-bias ceiling's, and the mean one-ply regret against the clean evaluator (cp, capped at " +
+                   std::to_string(h.value("regret_cap_cp", std::size_t{1000})) + "). A model that denoises its experts moves from the experts' row towards the oracle's as τ falls.\n\n"
                    "| dataset | player | P(clean-best move) | P(oracle move) | P(shared-bias move) | regret (cp) |\n|---|---|---|---|---|---|\n";
   const auto pct = [](const nlohmann::json& x) {
     if (x.is_null()) return std::string("—");
