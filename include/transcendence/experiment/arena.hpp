@@ -319,27 +319,78 @@ struct fixture {
 };
 
 /// @brief Each episode's resampling cluster (see `game_result::cluster`) under the opening rule
-/// of `run_episodes`: the episodes of one fixture that start from the same opening — its two
-/// colours, and its repeats when a fixture has more episodes than openings — share a cluster.
-/// Without openings, each pair of colours is a cluster (deterministic players repeat it).
+/// of `run_episodes`. The unit is a start: the two colours of one opening (one episode in a
+/// one-seat task), which are paired on purpose and resampled together.
+///
+/// Repeats of a start (a fixture with more episodes than openings, or no openings at all) are
+/// independent draws when the players are stochastic, and the same game again when they are
+/// deterministic. Given @p same_episode, a unit joins the cluster of the first earlier unit of its
+/// fixture that started from the same opening and replayed every one of its episodes exactly;
+/// any other unit is a cluster of its own, so deterministic repeats count once and distinct games
+/// count each. Without it, the rule is the conservative one: the repeats of an opening share its
+/// cluster whatever they played, and without openings each start is a cluster.
 /// @param schedule the fixtures, in order.
 /// @param seats seats of the domain (1 or 2).
 /// @param openings number of openings in the arena's settings (0: none).
+/// @param same_episode whether two episodes (by index in the schedule) are the same game; empty:
+///        the conservative rule above.
 /// @return one nonzero cluster per episode, in schedule order, unique across fixtures.
 /// @code
 /// const auto clusters = transcendence::opening_clusters({{0, 1, 4}}, 2, 16);  // {1, 1, 2, 2}
 /// @endcode
-inline std::vector<std::uint64_t> opening_clusters(const std::vector<fixture>& schedule, std::size_t seats, std::size_t openings) {
+inline std::vector<std::uint64_t> opening_clusters(const std::vector<fixture>& schedule, std::size_t seats, std::size_t openings,
+                                                   const std::function<bool(std::size_t, std::size_t)>& same_episode = {}) {
   std::vector<std::uint64_t> out;
-  std::uint64_t base = 1;
+  std::uint64_t next = 1;
+  std::size_t first = 0;  // index of the fixture's first episode
   const std::size_t per = std::max<std::size_t>(seats, 1);
   for (const fixture& f : schedule) {
     const std::size_t starts = (f.episodes + per - 1) / per;
-    const std::size_t slots = openings > 0 ? std::min(openings, starts) : starts;
-    for (std::size_t g = 0; g < f.episodes; ++g) out.push_back(base + (openings > 0 ? (g / per) % openings : g / per));
-    base += slots;
+    std::vector<std::uint64_t> unit(starts, 0);
+    auto episodes_of = [&](std::size_t u) { return std::min(per, f.episodes - u * per); };
+    for (std::size_t u = 0; u < starts; ++u) {
+      if (!same_episode) {  // the conservative rule: one cluster per opening (per start without openings)
+        unit[u] = openings > 0 && u >= openings ? unit[u % openings] : next++;
+        continue;
+      }
+      for (std::size_t v = 0; v < u && unit[u] == 0; ++v) {
+        if ((openings > 0 ? v % openings != u % openings : false) || episodes_of(v) != episodes_of(u)) continue;
+        bool replay = true;
+        for (std::size_t k = 0; k < episodes_of(u) && replay; ++k) replay = same_episode(first + v * per + k, first + u * per + k);
+        if (replay) unit[u] = unit[v];
+      }
+      if (unit[u] == 0) unit[u] = next++;
+    }
+    for (std::size_t g = 0; g < f.episodes; ++g) out.push_back(unit[g / per]);
+    first += f.episodes;
   }
   return out;
+}
+
+/// @brief Each episode's resampling cluster from what was played: `opening_clusters` with two
+/// episodes the same game when their seats and actions are equal.
+/// @tparam G the game domain.
+/// @param schedule the fixtures, in order.
+/// @param seats seats of the domain (1 or 2).
+/// @param openings number of openings in the arena's settings (0: none).
+/// @param episodes the records of the schedule (any order; a missing index is a game of its own).
+/// @return one nonzero cluster per episode, in schedule order.
+/// @code
+/// const auto clusters = transcendence::replay_clusters<G>(schedule, 2, openings.size(), records);
+/// @endcode
+template <playable_game_domain G>
+std::vector<std::uint64_t> replay_clusters(const std::vector<fixture>& schedule, std::size_t seats, std::size_t openings,
+                                           std::span<const episode_record<G>> episodes) {
+  std::size_t total = 0;
+  for (const fixture& f : schedule) total += f.episodes;
+  std::vector<const episode_record<G>*> by_index(total, nullptr);
+  for (const episode_record<G>& r : episodes)
+    if (r.episode_index < total) by_index[r.episode_index] = &r;
+  return opening_clusters(schedule, seats, openings, [&](std::size_t a, std::size_t b) {
+    const episode_record<G>* x = by_index[a];
+    const episode_record<G>* y = by_index[b];
+    return x && y && x->seats == y->seats && x->actions == y->actions;
+  });
 }
 
 /// @brief Settings of a schedule of episodes.

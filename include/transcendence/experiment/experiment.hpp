@@ -615,9 +615,10 @@ class experiment {
     return out;
   }
 
-  // Each episode's bootstrap cluster: the games of one fixture from one opening.
-  std::vector<std::uint64_t> clusters_of(const std::vector<fixture>& schedule) const {
-    return opening_clusters(schedule, static_cast<std::size_t>(m_domain.seats()), m_s.openings.size());
+  // Each episode's bootstrap cluster: the two colours of one start, with the exact replays of a
+  // start merged into it (deterministic players repeat a game; stochastic ones draw anew).
+  std::vector<std::uint64_t> clusters_of(const std::vector<fixture>& schedule, std::span<const episode_record<G>> episodes) const {
+    return replay_clusters<G>(schedule, static_cast<std::size_t>(m_domain.seats()), m_s.openings.size(), episodes);
   }
 
   std::vector<std::pair<std::string, double>> anchors() const {
@@ -797,7 +798,7 @@ class experiment {
       const std::vector<std::string> names = names_of(ro.players);
       std::size_t failures = 0;
       std::set<std::string> failed;
-      const nlohmann::json results = results_json(episodes, names, clusters_of(schedule), failures, failed);
+      const nlohmann::json results = results_json(episodes, names, clusters_of(schedule, episodes), failures, failed);
       for (const std::string& f : failed)
         std::fprintf(stderr, "  %s: %s failed and is not rated (its episodes say why)\n", d.name.c_str(), f.c_str());
       const rating_table table = m_p.rate(anchors(), rated_results_of(results));
@@ -952,7 +953,7 @@ class experiment {
       std::set<std::string> failed;
       nlohmann::json j;
       j["temperatures"] = per_tau;
-      j["results"] = results_json(episodes, names, clusters_of(schedule), failures, failed);
+      j["results"] = results_json(episodes, names, clusters_of(schedule, episodes), failures, failed);
       j["failures"] = failures;
       j["failed_players"] = failed;
       write_json_file(folder / "play.json", j);
