@@ -566,21 +566,23 @@ BOOST_AUTO_TEST_CASE(opening_clusters_pair_the_colours_of_each_opening) {
 
 BOOST_AUTO_TEST_CASE(opening_clusters_merge_only_exact_replays) {
   using v = std::vector<std::uint64_t>;
-  // Two openings, four starts: start 2 replays start 0 move for move, start 3 plays something new.
-  const auto same = [](std::size_t a, std::size_t b) { return a == b || (a / 2 == 0 && b / 2 == 2 && a % 2 == b % 2); };
-  BOOST_TEST((opening_clusters({{0, 1, 8}, {1, 2, 2}}, 2, 2, same) == v{1, 1, 2, 2, 1, 1, 3, 3, 4, 4}));
-  // A replay of one colour only is not a replay of the start.
-  const auto half = [](std::size_t a, std::size_t b) { return a == b || (a == 0 && b == 4); };
-  BOOST_TEST((opening_clusters({{0, 1, 8}}, 2, 2, half) == v{1, 1, 2, 2, 3, 3, 4, 4}));
-  // No openings: every start begins from the same state, so identical games merge across all starts.
+  // Two openings, four starts: episodes 4 and 5 replay 0 and 1 (same opening, same seats); episode
+  // 6 replays nothing; episode 7 "replays" episode 2, which started from the same opening but in the
+  // other seats, so it is not a replay. The second fixture starts new clusters.
+  const auto same = [](std::size_t a, std::size_t b) { return a == b || (a < 2 && b == a + 4) || (a == 2 && b == 7); };
+  BOOST_TEST((opening_clusters({{0, 1, 8}, {1, 2, 2}}, 2, 2, same) == v{1, 2, 3, 4, 1, 2, 5, 6, 7, 8}));
+  // No openings: every start begins from the same state, so identical games merge across all starts
+  // (by seat order).
   const auto all_same = [](std::size_t, std::size_t) { return true; };
-  BOOST_TEST((opening_clusters({{0, 1, 6}}, 2, 0, all_same) == v{1, 1, 1, 1, 1, 1}));
-  // An odd count: the last start has one episode and cannot replay a two-episode start.
-  BOOST_TEST((opening_clusters({{0, 1, 3}}, 2, 0, all_same) == v{1, 1, 2}));
+  BOOST_TEST((opening_clusters({{0, 1, 6}}, 2, 0, all_same) == v{1, 2, 1, 2, 1, 2}));
+  // Nothing the same: every game is its own cluster; one seat: by episode.
+  const auto none = [](std::size_t a, std::size_t b) { return a == b; };
+  BOOST_TEST((opening_clusters({{0, 1, 3}}, 2, 0, none) == v{1, 2, 3}));
+  BOOST_TEST((opening_clusters({{0, 0, 3}}, 1, 0, all_same) == v{1, 1, 1}));
 }
 
 BOOST_AUTO_TEST_CASE(replay_clusters_compare_what_was_played) {
-  // Deterministic players repeat their game: both starts of the fixture are one cluster.
+  // Deterministic players repeat their game: each colour's repeats are one cluster.
   const std::vector<fixture> schedule{{0, 1, 4}};
   std::vector<episode_record<race_game>> records(4);
   for (std::size_t i = 0; i < 4; ++i) {
@@ -589,15 +591,14 @@ BOOST_AUTO_TEST_CASE(replay_clusters_compare_what_was_played) {
     records[i].actions = {2, 2, 1};
   }
   using v = std::vector<std::uint64_t>;
-  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 1, 1, 1}));
+  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 2, 1, 2}));
   // The order of the records does not matter, only their episode index.
   std::swap(records[0], records[3]);
-  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 1, 1, 1}));
-  // A different game in either start makes each a cluster of its own.
-  records[1].actions = {3, 2};  // episode 1: the first start's second colour
-  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 1, 2, 2}));
+  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 2, 1, 2}));
+  // A different game is a cluster of its own.
+  records[1].actions = {3, 2};  // episode 1
+  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 2, 1, 3}));
   // A missing record is a game of its own.
   records.pop_back();  // episode 0, swapped to the back
-  records[1].actions = {2, 2, 1};
-  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 1, 2, 2}));
+  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 2, 3, 4}));
 }

@@ -30,9 +30,9 @@ struct game_result {
   player_id first = 0;   ///< The player whose score is recorded (White in chess).
   player_id second = 0;  ///< The opponent.
   double score = 0.5;    ///< Score of @ref first in [0, 1].
-  /// Games of one pairing that share a nonzero cluster are not independent (the two colours of one
-  /// opening; deterministic players repeat a game from the same start): a bootstrap resamples such
-  /// clusters whole. 0: the game stands alone.
+  /// Games of one pairing that share a nonzero cluster are not independent (deterministic players
+  /// replay a game from the same start): a bootstrap resamples such clusters whole. 0: the game
+  /// stands alone.
   std::uint64_t cluster = 0;
 };
 

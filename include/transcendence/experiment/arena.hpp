@@ -319,21 +319,25 @@ struct fixture {
 };
 
 /// @brief Each episode's resampling cluster (see `game_result::cluster`) under the opening rule
-/// of `run_episodes`. The unit is a start: the two colours of one opening (one episode in a
-/// one-seat task), which are paired on purpose and resampled together.
+/// of `run_episodes`.
 ///
-/// Repeats of a start (a fixture with more episodes than openings, or no openings at all) are
-/// independent draws when the players are stochastic, and the same game again when they are
-/// deterministic. Given @p same_episode, a unit joins the cluster of the first earlier unit of its
-/// fixture that started from the same opening and replayed every one of its episodes exactly;
-/// any other unit is a cluster of its own, so deterministic repeats count once and distinct games
-/// count each. Without it, the rule is the conservative one: the repeats of an opening share its
-/// cluster whatever they played, and without openings each start is a cluster.
+/// Given @p same_episode, the unit is the game: an episode joins the cluster of the first earlier
+/// episode of its fixture that started from the same opening, in the same seats, and replayed it
+/// exactly (a deterministic player repeating itself), and is a cluster of its own otherwise. A
+/// stochastic player's repeats are fresh draws and count each; and the two colours of one opening
+/// are not merged, because their outcomes are negatively correlated (an opening that favours one
+/// side favours the other player in the other game), so resampling them one by one can only widen
+/// the intervals. A pairing whose games are all one replayed game is one cluster: its result then
+/// has no spread to resample, which is the truth about that evidence.
+///
+/// Without @p same_episode, the conservative rule: the episodes of a fixture that start from the
+/// same opening (both colours and every repeat) share a cluster, and without openings each start
+/// (pair of colours) is a cluster.
 /// @param schedule the fixtures, in order.
 /// @param seats seats of the domain (1 or 2).
 /// @param openings number of openings in the arena's settings (0: none).
 /// @param same_episode whether two episodes (by index in the schedule) are the same game; empty:
-///        the conservative rule above.
+///        the conservative rule.
 /// @return one nonzero cluster per episode, in schedule order, unique across fixtures.
 /// @code
 /// const auto clusters = transcendence::opening_clusters({{0, 1, 4}}, 2, 16);  // {1, 1, 2, 2}
@@ -345,30 +349,29 @@ inline std::vector<std::uint64_t> opening_clusters(const std::vector<fixture>& s
   std::size_t first = 0;  // index of the fixture's first episode
   const std::size_t per = std::max<std::size_t>(seats, 1);
   for (const fixture& f : schedule) {
-    const std::size_t starts = (f.episodes + per - 1) / per;
-    std::vector<std::uint64_t> unit(starts, 0);
-    auto episodes_of = [&](std::size_t u) { return std::min(per, f.episodes - u * per); };
-    for (std::size_t u = 0; u < starts; ++u) {
-      if (!same_episode) {  // the conservative rule: one cluster per opening (per start without openings)
-        unit[u] = openings > 0 && u >= openings ? unit[u % openings] : next++;
-        continue;
+    if (!same_episode) {
+      const std::size_t starts = (f.episodes + per - 1) / per;
+      const std::size_t slots = openings > 0 ? std::min(openings, starts) : starts;
+      for (std::size_t g = 0; g < f.episodes; ++g) out.push_back(next + (openings > 0 ? (g / per) % openings : g / per));
+      next += slots;
+    } else {
+      const auto opening_of = [&](std::size_t g) { return openings > 0 ? (g / per) % openings : 0; };
+      const std::size_t begin = out.size();
+      for (std::size_t g = 0; g < f.episodes; ++g) {
+        std::uint64_t c = 0;
+        for (std::size_t h = 0; h < g && c == 0; ++h)
+          if (h % per == g % per && opening_of(h) == opening_of(g) && same_episode(first + h, first + g)) c = out[begin + h];
+        out.push_back(c != 0 ? c : next++);
       }
-      for (std::size_t v = 0; v < u && unit[u] == 0; ++v) {
-        if ((openings > 0 ? v % openings != u % openings : false) || episodes_of(v) != episodes_of(u)) continue;
-        bool replay = true;
-        for (std::size_t k = 0; k < episodes_of(u) && replay; ++k) replay = same_episode(first + v * per + k, first + u * per + k);
-        if (replay) unit[u] = unit[v];
-      }
-      if (unit[u] == 0) unit[u] = next++;
     }
-    for (std::size_t g = 0; g < f.episodes; ++g) out.push_back(unit[g / per]);
     first += f.episodes;
   }
   return out;
 }
 
 /// @brief Each episode's resampling cluster from what was played: `opening_clusters` with two
-/// episodes the same game when their seats and actions are equal.
+/// episodes the same game when their seats and actions are equal (so the unit is the game, and
+/// only exact replays share a cluster).
 /// @tparam G the game domain.
 /// @param schedule the fixtures, in order.
 /// @param seats seats of the domain (1 or 2).

@@ -615,8 +615,8 @@ class experiment {
     return out;
   }
 
-  // Each episode's bootstrap cluster: the two colours of one start, with the exact replays of a
-  // start merged into it (deterministic players repeat a game; stochastic ones draw anew).
+  // Each episode's bootstrap cluster: the game, with exact replays of it merged (deterministic
+  // players repeat a game; stochastic ones draw anew).
   std::vector<std::uint64_t> clusters_of(const std::vector<fixture>& schedule, std::span<const episode_record<G>> episodes) const {
     return replay_clusters<G>(schedule, static_cast<std::size_t>(m_domain.seats()), m_s.openings.size(), episodes);
   }

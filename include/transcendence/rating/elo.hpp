@@ -154,8 +154,8 @@ struct elo_pool_config {
 /// meets an anchor (directly or through opponents) is centred on @ref elo_pool_config::mean_rating.
 /// Intervals: percentile bootstrap over games, resampled within each pairing (so every replicate
 /// keeps the same schedule), or the Fisher-information normal interval when bootstrapping is off.
-/// Games that share a `game_result::cluster` within a pairing are resampled as one unit (the two
-/// colours of one opening), so that repeated or paired games do not narrow the intervals; a
+/// Games that share a `game_result::cluster` within a pairing are resampled as one unit (e.g. a
+/// deterministic player's exact replays of one game), so that repeats do not narrow the intervals; a
 /// replicate's points are scaled to the pairing's game count when its clusters differ in size.
 ///
 /// @code
