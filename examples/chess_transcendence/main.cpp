@@ -54,7 +54,7 @@ struct options {
   std::vector<fs::path> pgn_files;
   std::string sampler = "temperature", rating = "elo";
   std::size_t top_k = 5, threads = 0;
-  bool bf16 = false, tf32 = false, retrain = false, mask = false, ignore_gate = false;
+  bool bf16 = false, tf32 = false, retrain = false, mask = false, ignore_gate = false, no_prefetch = false;
   chess_rules rules{};  // claims (50 moves, threefold) automatic; the length limit comes from the preset
   rank_context ranks{};  // the processes of an mpirun run (one without it)
 };
@@ -188,6 +188,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   s.model.context = p.context, s.model.n_layer = p.n_layer, s.model.n_head = p.n_head, s.model.d_model = p.d_model;
   s.candidate_head = p.move_head;
   s.train = p.train;
+  s.train.prefetch = !o.no_prefetch;
   s.taus = p.taus;
   s.mask_illegal = o.mask;
   s.both_protocols = p.both_protocols && p.tokens != chess_model_tokens::pgn_char;
@@ -340,6 +341,9 @@ int main(int argc, char** argv) {
   app.add_option("--move-facts", facts, "board_move with the move head: the facts each move carries, full or identity "
                                         "(piece, squares, capture, promotion; nothing about attacks, check or mate)")
       ->check(CLI::IsMember({"full", "identity"}));
+  app.add_flag("--no-prefetch", o.no_prefetch,
+               "draw training batches (board features, move candidates) on the training thread, not on a second one "
+               "(same results; to measure what the overlap saves)");
   app.add_flag("--bf16", o.bf16, "train with bfloat16 products (oneDNN, f32 accumulation): about twice as fast");
   app.add_flag("--tf32", o.tf32, "--backend cuda: f32 products on TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_flag("--mask-illegal", o.mask, "sample among legal moves only instead of resampling illegal ones");

@@ -326,3 +326,53 @@ BOOST_AUTO_TEST_CASE(steady_state_training_steps_with_a_feature_provider_do_not_
   });
   BOOST_TEST(at_last - at_step_2 == 0, (at_last - at_step_2) << " allocations in 10 steps");
 }
+
+BOOST_AUTO_TEST_CASE(prefetch_changes_nothing_but_where_batches_are_drawn) {
+  const corpus_data train(3, 2000), val(4, 400);
+  temp_dir dir;
+  std::vector<double> losses[2], eval_losses[2];
+  training_state states[2];
+  std::size_t calls[2] = {0, 0};
+  for (int prefetch = 0; prefetch < 2; ++prefetch) {
+    reference_backend be;
+    model_t m(be, tiny, 5);
+    auto tc = base_config(dir.path / ("p" + std::to_string(prefetch) + ".ckpt"), 12);
+    tc.prefetch = prefetch != 0;
+    trainer_t t(m, tc);
+    const token_corpus tr = provided(train, &calls[prefetch]), va = provided(val, &calls[prefetch]);
+    t.run(tr, &va, [&](const train_step_record& r) {
+      losses[prefetch].push_back(r.loss);
+      eval_losses[prefetch].push_back(r.eval_loss);
+    });
+    states[prefetch] = t.state();
+  }
+  BOOST_TEST_REQUIRE(losses[1].size() == 12U);
+  for (std::size_t i = 0; i < 12; ++i) {
+    BOOST_TEST(losses[1][i] == losses[0][i]);
+    BOOST_TEST((std::isnan(eval_losses[0][i]) ? std::isnan(eval_losses[1][i]) : eval_losses[1][i] == eval_losses[0][i]));
+  }
+  // The checkpointed generator is the one after the batches consumed, not the one running ahead,
+  // and no batch is drawn past the last step.
+  BOOST_TEST((states[1].data_rng == states[0].data_rng));
+  BOOST_TEST(calls[1] == calls[0]);
+  const auto a = read_checkpoint(dir.path / "p0.ckpt"), b = read_checkpoint(dir.path / "p1.ckpt");
+  BOOST_TEST((a.state.data_rng == b.state.data_rng));
+  BOOST_TEST((a.parameters == b.parameters));
+}
+
+BOOST_AUTO_TEST_CASE(a_provider_that_throws_on_the_prefetch_thread_stops_the_run) {
+  const corpus_data train(3, 2000);
+  reference_backend be;
+  model_t m(be, tiny, 5);
+  trainer_t t(m, base_config({}, 12));
+  token_corpus tr = provided(train);
+  std::size_t calls = 0;
+  const feature_provider good = tr.features;
+  tr.features = [&calls, good](std::span<const token_id> tokens, std::size_t first, std::size_t count,
+                               std::vector<feature_id>& ids, std::vector<std::uint64_t>& offsets) {
+    if (++calls == 20) throw format_error("provider: bad window");
+    good(tokens, first, count, ids, offsets);
+  };
+  BOOST_CHECK_THROW(t.run(tr), format_error);
+  BOOST_TEST(t.state().step < 12);
+}

@@ -47,6 +47,9 @@ struct train_settings {
   float lr = 1e-3F;                   ///< Peak learning rate.
   float min_lr = 1e-4F;               ///< Final learning rate of the cosine decay.
   bool progress = true;               ///< Progress bar.
+  /// Draw the next batch on a second thread while one trains (`train_config::prefetch`); the
+  /// results are the same either way, so it is not part of the fingerprint.
+  bool prefetch = true;
 
   /// @brief The settings as JSON (for fingerprints and reports).
   /// @return the JSON object.
@@ -135,6 +138,7 @@ train_function train_with(std::function<std::unique_ptr<B>()> make_backend = {},
     tc.checkpoint_path = job.checkpoint;
     tc.seed = job.seed;
     tc.progress = job.settings.progress;
+    tc.prefetch = job.settings.prefetch;
     tc.optimizer.lr = job.settings.lr;
     tc.optimizer.min_lr = job.settings.min_lr;
     tc.optimizer.warmup_steps = job.settings.warmup;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,9 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <limits>
 #include <span>
 #include <string>
@@ -97,6 +101,10 @@ struct train_config {
   std::uint64_t seed = 1;                  ///< Seed of the training windows (and of evaluation windows).
   bool progress = true;                    ///< Show a progress bar on standard error.
   bool handle_sigint = true;               ///< Ctrl-C saves a checkpoint and returns instead of killing the process.
+  /// Draw the next micro-batch (windows, and a corpus's features and candidates) on a second thread
+  /// while the current one trains. The batches and so the results are the same either way; false
+  /// draws them on the training thread (to measure what the overlap saves).
+  bool prefetch = true;
   adamw_config optimizer;                  ///< Optimizer and learning-rate schedule.
   std::string metadata;                    ///< Stored in every checkpoint.
 
@@ -155,6 +163,72 @@ class sigint_guard {
   bool m_enabled;
   void (*m_previous)(int) = SIG_DFL;
 };
+
+// One background thread that runs a fixed job for one slot at a time: the trainer's batch
+// prefetch. Started once per run, so steady-state steps neither create threads nor allocate.
+template <class F>
+class batch_worker {
+ public:
+  batch_worker(bool enabled, F job) : m_job(std::move(job)) {
+    if (enabled) m_thread = std::thread([this] { loop(); });
+  }
+  batch_worker(const batch_worker&) = delete;
+  batch_worker& operator=(const batch_worker&) = delete;
+  ~batch_worker() {
+    if (!m_thread.joinable()) return;
+    {
+      std::unique_lock lock(m_mutex);
+      m_idle.wait(lock, [this] { return !m_busy; });
+      m_quit = true;
+    }
+    m_wake.notify_one();
+    m_thread.join();
+  }
+  // Starts the job for a slot (the worker must be idle).
+  void start(std::size_t slot) {
+    {
+      std::lock_guard lock(m_mutex);
+      m_slot = slot;
+      m_busy = true;
+    }
+    m_wake.notify_one();
+  }
+  // Waits until the job is done; rethrows what it threw.
+  void wait() {
+    std::unique_lock lock(m_mutex);
+    m_idle.wait(lock, [this] { return !m_busy; });
+    if (m_error) std::rethrow_exception(std::exchange(m_error, nullptr));
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+      m_wake.wait(lock, [this] { return m_busy || m_quit; });
+      if (m_quit) return;
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        m_job(m_slot);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      m_error = error;
+      m_busy = false;
+      m_idle.notify_all();
+    }
+  }
+
+  F m_job;
+  std::mutex m_mutex;
+  std::condition_variable m_wake, m_idle;
+  std::size_t m_slot = 0;
+  bool m_busy = false;
+  bool m_quit = false;
+  std::exception_ptr m_error;
+  std::thread m_thread;
+};
 }  // namespace detail
 
 /// @brief Trains a @ref gpt_model on random windows of a @ref token_corpus.
@@ -164,7 +238,10 @@ class sigint_guard {
 /// applies AdamW. The generator's state is part of every checkpoint, so @ref resume followed by
 /// @ref run reproduces the loss curve of an uninterrupted run exactly (same backend and threads).
 /// Every buffer is allocated before the first step (for a corpus with a `feature_provider`,
-/// when it gives `provider_max_features`; candidate buffers grow during the first steps).
+/// when it gives `provider_max_features`; candidate buffers grow during the first steps). With
+/// `train_config::prefetch` the next micro-batch — its windows and the corpus's features and
+/// candidates — is drawn on a second thread while the current one trains; the batches, the losses
+/// and the checkpoints are exactly those of a run without it.
 ///
 /// **Data-parallel training.** The policy @p R (see `gradient_reducer`) decides how many
 /// processes (ranks) train together. Every rank draws the window starts of the whole global batch
@@ -211,9 +288,11 @@ class trainer {
     m_first_sequence = m_local_batch * m_reducer.rank();
     m_data_rng = rng(config.seed).fork(1);
     const auto n = static_cast<std::size_t>(m_local_batch * config.seq_len);
-    m_inputs.resize(n);
-    m_targets.resize(n);
-    m_offsets.reserve(n + 1);
+    for (staging& st : m_stages) {
+      st.inputs.resize(n);
+      st.targets.resize(n);
+      st.offsets.reserve(n + 1);
+    }
     model.reserve(m_local_batch, config.seq_len);
     m_reducer.prepare(model);
   }
@@ -290,12 +369,40 @@ class trainer {
     // Each rank's mean loss counts 1/ranks of the global mean (every rank has as many positions).
     const float loss_scale = 1.0F / static_cast<float>(tc.grad_accum * ranks);
     char status[160];
+    // With prefetch, stages 0 and 1 alternate: the worker draws into one from a generator running one
+    // batch ahead while the model trains on the other; m_data_rng stays the state after the batches
+    // consumed, so checkpoints resume exactly. The model copies a batch in forward(), so a stage is
+    // free again once forward() returned. Only one thread calls the corpus's providers at a time.
+    rng ahead = m_data_rng;
+    const auto draw = [this, &train, &ahead](std::size_t slot) {
+      m_stages[slot].batch = sample(train, ahead, m_stages[slot]);
+      m_stages[slot].after = ahead;
+    };
+    detail::batch_worker<decltype(draw)> worker(tc.prefetch, draw);
+    std::size_t fill = 0;
+    bool pending = false;
+    // `more`: another micro-batch follows this one in the run (none is drawn past the last).
+    const auto next_batch = [&](bool more) -> token_batch {
+      if (!tc.prefetch) return sample(train, m_data_rng, m_stages[0]);
+      if (!pending) worker.start(fill);
+      pending = false;
+      worker.wait();
+      const std::size_t ready = fill;
+      m_data_rng = m_stages[ready].after;
+      fill ^= 1U;
+      if (more) {
+        worker.start(fill);
+        pending = true;
+      }
+      return m_stages[ready].batch;
+    };
     const auto start = progress_bar::clock::now();
     while (m_optimizer.step_count() < tc.max_steps) {
       m_model->zero_gradients();
       double loss = 0.0;
       for (std::int64_t micro = 0; micro < tc.grad_accum; ++micro) {
-        const double l = m_model->forward(sample(train, m_data_rng));
+        const bool more = m_optimizer.step_count() + 1 < tc.max_steps || micro + 1 < tc.grad_accum;
+        const double l = m_model->forward(next_batch(more));
         loss += l;
         if (!std::isfinite(l)) break;  // every rank learns of it through the reduced loss below
         m_model->backward(loss_scale);
@@ -320,6 +427,7 @@ class trainer {
       result.last_loss = rec.loss;
       const bool last = rec.step == tc.max_steps;
       if (validation && tc.eval_batches > 0 && ((tc.eval_interval > 0 && rec.step % tc.eval_interval == 0) || last)) {
+        if (pending) worker.wait();  // the providers are never called from two threads at once
         rec.eval_loss = evaluate(*validation);
         result.last_eval_loss = rec.eval_loss;
       }
@@ -361,12 +469,22 @@ class trainer {
     check_corpus(data, "evaluation");
     rng gen = rng(m_config.seed).fork(2);
     double sum = 0.0;
-    for (std::int64_t i = 0; i < m_config.eval_batches; ++i) sum += m_model->forward(sample(data, gen));
+    for (std::int64_t i = 0; i < m_config.eval_batches; ++i) sum += m_model->forward(sample(data, gen, m_stages[2]));
     if (m_config.eval_batches <= 0) return std::numeric_limits<double>::quiet_NaN();
     return m_reducer.sum(sum) / static_cast<double>(m_config.eval_batches * m_reducer.ranks());
   }
 
  private:
+  // One micro-batch's host staging, reused every step (no allocation once the capacities are reached).
+  struct staging {
+    std::vector<token_id> inputs, targets;
+    std::vector<feature_id> feature_ids;
+    std::vector<std::uint64_t> offsets;
+    candidate_lists candidates;
+    token_batch batch;  // views into the vectors above
+    rng after;          // the generator's state once this batch was drawn
+  };
+
   void check_corpus(const token_corpus& c, const char* which) const {
     if (static_cast<std::int64_t>(c.tokens.size()) < m_config.seq_len + 1)
       throw config_error(std::string("trainer: the ") + which + " corpus has " + std::to_string(c.tokens.size()) +
@@ -401,7 +519,7 @@ class trainer {
         densest = std::max(densest, c.feature_offsets[s + t] - c.feature_offsets[s]);
     if (densest == 0) return;
     const auto need = static_cast<std::int64_t>(densest) * m_local_batch;
-    m_feature_ids.reserve(static_cast<std::size_t>(need));
+    for (staging& st : m_stages) st.feature_ids.reserve(static_cast<std::size_t>(need));
     m_model->reserve(m_local_batch, m_config.seq_len, need);
   }
 
@@ -425,48 +543,50 @@ class trainer {
   // rank's slice of them (capacity reached after the first few calls, so no allocation in steady
   // state). Every rank draws every start: the generator's state is the same on all ranks and
   // the same as in a single-process run.
-  token_batch sample(const token_corpus& c, rng& gen) {
+  // Runs on the prefetch thread during training: it touches only its arguments and settings fixed
+  // for the run.
+  token_batch sample(const token_corpus& c, rng& gen, staging& st) const {
     const std::int64_t t = m_config.seq_len;
     const auto span_starts = static_cast<std::uint64_t>(static_cast<std::int64_t>(c.tokens.size()) - t);
-    // m_offsets keeps the capacity of batch × seq_len + 1 reserved by the constructor.
-    m_feature_ids.clear();
-    m_offsets.assign(1, 0);
-    m_candidates.clear();
+    // st.offsets keeps the capacity of batch × seq_len + 1 reserved by the constructor.
+    st.feature_ids.clear();
+    st.offsets.assign(1, 0);
+    st.candidates.clear();
     const bool stored = c.has_features() && !c.has_feature_provider();
     for (std::int64_t global = 0; global < m_config.batch_size; ++global) {
       const auto start = static_cast<std::size_t>(gen.below(span_starts));
       const std::int64_t s = global - m_first_sequence;
       if (s < 0 || s >= m_local_batch) continue;  // another rank's sequence
-      if (c.has_candidates()) c.candidates(c.tokens, start, static_cast<std::size_t>(t), m_candidates);
-      if (c.has_feature_provider()) c.features(c.tokens, start, static_cast<std::size_t>(t), m_feature_ids, m_offsets);
+      if (c.has_candidates()) c.candidates(c.tokens, start, static_cast<std::size_t>(t), st.candidates);
+      if (c.has_feature_provider()) c.features(c.tokens, start, static_cast<std::size_t>(t), st.feature_ids, st.offsets);
       for (std::int64_t i = 0; i < t; ++i) {
         const auto at = static_cast<std::size_t>(s * t + i);
-        m_inputs[at] = c.tokens[start + static_cast<std::size_t>(i)];
-        m_targets[at] = c.tokens[start + static_cast<std::size_t>(i) + 1];
+        st.inputs[at] = c.tokens[start + static_cast<std::size_t>(i)];
+        st.targets[at] = c.tokens[start + static_cast<std::size_t>(i) + 1];
         if (stored) {
           const auto from = c.feature_offsets[start + static_cast<std::size_t>(i)];
           const auto to = c.feature_offsets[start + static_cast<std::size_t>(i) + 1];
-          m_feature_ids.insert(m_feature_ids.end(), c.feature_ids.begin() + static_cast<std::ptrdiff_t>(from),
-                               c.feature_ids.begin() + static_cast<std::ptrdiff_t>(to));
-          m_offsets.push_back(m_feature_ids.size());
+          st.feature_ids.insert(st.feature_ids.end(), c.feature_ids.begin() + static_cast<std::ptrdiff_t>(from),
+                                c.feature_ids.begin() + static_cast<std::ptrdiff_t>(to));
+          st.offsets.push_back(st.feature_ids.size());
         }
       }
     }
-    token_batch b{.batch = m_local_batch, .length = t, .inputs = m_inputs, .targets = m_targets};
+    token_batch b{.batch = m_local_batch, .length = t, .inputs = st.inputs, .targets = st.targets};
     if (c.has_features()) {
-      if (m_offsets.size() != static_cast<std::size_t>(b.rows()) + 1 || m_offsets.back() != m_feature_ids.size())
-        throw config_error("trainer: the feature provider gave " + std::to_string(m_offsets.size() - 1) +
-                           " offsets ending at " + std::to_string(m_offsets.back()) + " for " +
-                           std::to_string(b.rows()) + " positions and " + std::to_string(m_feature_ids.size()) +
+      if (st.offsets.size() != static_cast<std::size_t>(b.rows()) + 1 || st.offsets.back() != st.feature_ids.size())
+        throw config_error("trainer: the feature provider gave " + std::to_string(st.offsets.size() - 1) +
+                           " offsets ending at " + std::to_string(st.offsets.back()) + " for " +
+                           std::to_string(b.rows()) + " positions and " + std::to_string(st.feature_ids.size()) +
                            " feature ids");
-      b.feature_ids = m_feature_ids;
-      b.feature_offsets = m_offsets;
+      b.feature_ids = st.feature_ids;
+      b.feature_offsets = st.offsets;
     }
     if (c.has_candidates()) {
-      if (m_candidates.positions() != static_cast<std::size_t>(b.rows()))
-        throw config_error("trainer: the candidate provider gave " + std::to_string(m_candidates.positions()) +
+      if (st.candidates.positions() != static_cast<std::size_t>(b.rows()))
+        throw config_error("trainer: the candidate provider gave " + std::to_string(st.candidates.positions()) +
                            " positions for " + std::to_string(b.rows()));
-      b.candidates = m_candidates.view();
+      b.candidates = st.candidates.view();
     }
     return b;
   }
@@ -479,10 +599,8 @@ class trainer {
   std::int64_t m_first_sequence = 0;  // index of this rank's first sequence in the global batch
   rng m_data_rng;
   std::int64_t m_tokens_seen = 0;
-  std::vector<token_id> m_inputs, m_targets;
-  std::vector<feature_id> m_feature_ids;
-  std::vector<std::uint64_t> m_offsets;
-  candidate_lists m_candidates;
+  // 0 and 1: training batches (alternating under prefetch); 2: evaluation.
+  std::array<staging, 3> m_stages;
 };
 
 }  // namespace transcendence
