@@ -187,8 +187,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   s.gate_required = p.gate_required, s.ignore_gate = o.ignore_gate, s.expert_stride = p.expert_stride;
   s.model.context = p.context, s.model.n_layer = p.n_layer, s.model.n_head = p.n_head, s.model.d_model = p.d_model;
   s.candidate_head = p.move_head;
-  s.train = p.train;
-  s.train.prefetch = !o.no_prefetch;
+  s.train = p.train, s.train.prefetch = !o.no_prefetch;
   s.taus = p.taus;
   s.mask_illegal = o.mask;
   s.both_protocols = p.both_protocols && p.tokens != chess_model_tokens::pgn_char;
@@ -341,9 +340,7 @@ int main(int argc, char** argv) {
   app.add_option("--move-facts", facts, "board_move with the move head: the facts each move carries, full or identity "
                                         "(piece, squares, capture, promotion; nothing about attacks, check or mate)")
       ->check(CLI::IsMember({"full", "identity"}));
-  app.add_flag("--no-prefetch", o.no_prefetch,
-               "draw training batches (board features, move candidates) on the training thread, not on a second one "
-               "(same results; to measure what the overlap saves)");
+  app.add_flag("--no-prefetch", o.no_prefetch, "draw training batches on the training thread (same results; to measure the overlap)");
   app.add_flag("--bf16", o.bf16, "train with bfloat16 products (oneDNN, f32 accumulation): about twice as fast");
   app.add_flag("--tf32", o.tf32, "--backend cuda: f32 products on TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_flag("--mask-illegal", o.mask, "sample among legal moves only instead of resampling illegal ones");
