@@ -553,15 +553,18 @@ BOOST_AUTO_TEST_CASE(record_episodes_into_reward_mean) {
   BOOST_TEST(rm.rating(ids[1]).rating == sum[1] / 40.0, boost::test_tools::tolerance(1e-12));
 }
 
-BOOST_AUTO_TEST_CASE(opening_clusters_pair_the_colours_of_each_opening) {
+BOOST_AUTO_TEST_CASE(opening_clusters_keep_distinct_games_apart) {
   using v = std::vector<std::uint64_t>;
-  // Two seats, 16 openings: episodes 2k and 2k + 1 start from opening k.
-  BOOST_TEST((opening_clusters({{0, 1, 4}, {0, 2, 4}}, 2, 16) == v{1, 1, 2, 2, 3, 3, 4, 4}));
-  // More episodes than openings: the repeats of an opening join its cluster.
-  BOOST_TEST((opening_clusters({{0, 1, 8}, {1, 2, 2}}, 2, 2) == v{1, 1, 2, 2, 1, 1, 2, 2, 3, 3}));
-  // No openings: each pair of colours; one seat: each episode.
-  BOOST_TEST((opening_clusters({{0, 1, 3}}, 2, 0) == v{1, 1, 2}));
-  BOOST_TEST((opening_clusters({{0, 0, 3}}, 1, 0) == v{1, 2, 3}));
+  const auto none = [](std::size_t a, std::size_t b) { return a == b; };
+  const auto all_same = [](std::size_t, std::size_t) { return true; };
+  // Distinct games are units of their own, numbered across fixtures.
+  BOOST_TEST((opening_clusters({{0, 1, 4}, {0, 2, 4}}, 2, 16, none) == v{1, 2, 3, 4, 5, 6, 7, 8}));
+  // More episodes than openings: a repeat joins its opening's earlier game only when it replays it.
+  BOOST_TEST((opening_clusters({{0, 1, 8}, {1, 2, 2}}, 2, 2, all_same) == v{1, 2, 3, 4, 1, 2, 3, 4, 5, 6}));
+  // One pairing, one opening, two colours: two units, so the bootstrap has spread to resample.
+  BOOST_TEST((opening_clusters({{0, 1, 2}}, 2, 16, all_same) == v{1, 2}));
+  // One seat, two openings: replays merge within an opening only.
+  BOOST_TEST((opening_clusters({{0, 0, 3}}, 1, 2, all_same) == v{1, 2, 1}));
 }
 
 BOOST_AUTO_TEST_CASE(opening_clusters_merge_only_exact_replays) {
@@ -598,6 +601,10 @@ BOOST_AUTO_TEST_CASE(replay_clusters_compare_what_was_played) {
   // A different game is a cluster of its own.
   records[1].actions = {3, 2};  // episode 1
   BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 2, 1, 3}));
+  // Equal actions from another start state are another game.
+  records[2].start.total = 1;  // episode 2
+  BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 2, 3, 4}));
+  records[2].start = {};
   // A missing record is a game of its own.
   records.pop_back();  // episode 0, swapped to the back
   BOOST_TEST((replay_clusters<race_game>(schedule, 2, 0, records) == v{1, 2, 3, 4}));

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -321,48 +322,39 @@ struct fixture {
 /// @brief Each episode's resampling cluster (see `game_result::cluster`) under the opening rule
 /// of `run_episodes`.
 ///
-/// Given @p same_episode, the unit is the game: an episode joins the cluster of the first earlier
+/// The unit is the game: an episode joins the cluster of the first earlier
 /// episode of its fixture that started from the same opening, in the same seats, and replayed it
 /// exactly (a deterministic player repeating itself), and is a cluster of its own otherwise. A
 /// stochastic player's repeats are fresh draws and count each; and the two colours of one opening
 /// are not merged, because their outcomes are negatively correlated (an opening that favours one
 /// side favours the other player in the other game), so resampling them one by one can only widen
 /// the intervals. A pairing whose games are all one replayed game is one cluster: its result then
-/// has no spread to resample, which is the truth about that evidence.
-///
-/// Without @p same_episode, the conservative rule: the episodes of a fixture that start from the
-/// same opening (both colours and every repeat) share a cluster, and without openings each start
-/// (pair of colours) is a cluster.
+/// has no spread to resample, which is the truth about that evidence. (Resampling each opening's
+/// games as one unit instead leaves a pairing that plays one opening with one unit and a
+/// zero-width interval.)
 /// @param schedule the fixtures, in order.
 /// @param seats seats of the domain (1 or 2).
 /// @param openings number of openings in the arena's settings (0: none).
-/// @param same_episode whether two episodes (by index in the schedule) are the same game; empty:
-///        the conservative rule.
+/// @param same_episode whether two episodes (by index in the schedule) are the same game.
 /// @return one nonzero cluster per episode, in schedule order, unique across fixtures.
 /// @code
-/// const auto clusters = transcendence::opening_clusters({{0, 1, 4}}, 2, 16);  // {1, 1, 2, 2}
+/// const auto same = [](std::size_t a, std::size_t b) { return a % 2 == b % 2; };  // two replayed games
+/// const auto clusters = transcendence::opening_clusters({{0, 1, 4}}, 2, 0, same);  // {1, 2, 1, 2}
 /// @endcode
 inline std::vector<std::uint64_t> opening_clusters(const std::vector<fixture>& schedule, std::size_t seats, std::size_t openings,
-                                                   const std::function<bool(std::size_t, std::size_t)>& same_episode = {}) {
+                                                   const std::function<bool(std::size_t, std::size_t)>& same_episode) {
   std::vector<std::uint64_t> out;
   std::uint64_t next = 1;
   std::size_t first = 0;  // index of the fixture's first episode
   const std::size_t per = std::max<std::size_t>(seats, 1);
+  const auto opening_of = [&](std::size_t g) { return openings > 0 ? (g / per) % openings : 0; };
   for (const fixture& f : schedule) {
-    if (!same_episode) {
-      const std::size_t starts = (f.episodes + per - 1) / per;
-      const std::size_t slots = openings > 0 ? std::min(openings, starts) : starts;
-      for (std::size_t g = 0; g < f.episodes; ++g) out.push_back(next + (openings > 0 ? (g / per) % openings : g / per));
-      next += slots;
-    } else {
-      const auto opening_of = [&](std::size_t g) { return openings > 0 ? (g / per) % openings : 0; };
-      const std::size_t begin = out.size();
-      for (std::size_t g = 0; g < f.episodes; ++g) {
-        std::uint64_t c = 0;
-        for (std::size_t h = 0; h < g && c == 0; ++h)
-          if (h % per == g % per && opening_of(h) == opening_of(g) && same_episode(first + h, first + g)) c = out[begin + h];
-        out.push_back(c != 0 ? c : next++);
-      }
+    const std::size_t begin = out.size();
+    for (std::size_t g = 0; g < f.episodes; ++g) {
+      std::uint64_t c = 0;
+      for (std::size_t h = 0; h < g && c == 0; ++h)
+        if (h % per == g % per && opening_of(h) == opening_of(g) && same_episode(first + h, first + g)) c = out[begin + h];
+      out.push_back(c != 0 ? c : next++);
     }
     first += f.episodes;
   }
@@ -370,8 +362,8 @@ inline std::vector<std::uint64_t> opening_clusters(const std::vector<fixture>& s
 }
 
 /// @brief Each episode's resampling cluster from what was played: `opening_clusters` with two
-/// episodes the same game when their seats and actions are equal (so the unit is the game, and
-/// only exact replays share a cluster).
+/// episodes the same game when their seats, start states and actions are equal (a domain whose
+/// states cannot be compared never merges: a drawn start may differ under equal actions).
 /// @tparam G the game domain.
 /// @param schedule the fixtures, in order.
 /// @param seats seats of the domain (1 or 2).
@@ -392,7 +384,9 @@ std::vector<std::uint64_t> replay_clusters(const std::vector<fixture>& schedule,
   return opening_clusters(schedule, seats, openings, [&](std::size_t a, std::size_t b) {
     const episode_record<G>* x = by_index[a];
     const episode_record<G>* y = by_index[b];
-    return x && y && x->seats == y->seats && x->actions == y->actions;
+    if (!x || !y || x->seats != y->seats || x->actions != y->actions) return false;
+    if constexpr (std::equality_comparable<typename G::state_type>) return x->start == y->start;
+    else return false;
   });
 }
 
