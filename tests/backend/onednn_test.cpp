@@ -1,6 +1,9 @@
 #define BOOST_TEST_MODULE backend_onednn
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
+#include <utility>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -67,6 +70,80 @@ BOOST_AUTO_TEST_CASE(gemm_primitives_are_created_once_per_shape) {
   BOOST_TEST(b.gemm_cache_size() == 1U);
   BOOST_TEST(b.gemm_implementation(small) == "sgemm");
   BOOST_TEST(b.gemm_implementation(d).find("ref") == std::string::npos);
+}
+
+namespace {
+
+/// C = A·op(W) in double, W stored k×n (or n×k when transposed).
+std::vector<double> host_product(const std::vector<float>& a, const std::vector<float>& w, std::int64_t m, std::int64_t k,
+                                 std::int64_t n, bool trans) {
+  std::vector<double> c(static_cast<std::size_t>(m * n), 0.0);
+  for (std::int64_t r = 0; r < m; ++r)
+    for (std::int64_t j = 0; j < n; ++j)
+      for (std::int64_t i = 0; i < k; ++i)
+        c[static_cast<std::size_t>(r * n + j)] += double(a[static_cast<std::size_t>(r * k + i)]) *
+                                                  w[static_cast<std::size_t>(trans ? j * k + i : i * n + j)];
+  return c;
+}
+
+/// Worst |got − want| over the scale Σ|a||w| of each entry's terms (the rounding a product may make).
+double prepared_error(onednn_backend& b, const std::vector<float>& a, const std::vector<float>& w, std::int64_t m,
+                      std::int64_t k, std::int64_t n, bool trans, onednn_backend::prepared_weights_type& pw) {
+  std::vector<float> abs_a(a.size()), abs_w(w.size());
+  for (std::size_t i = 0; i < a.size(); ++i) abs_a[i] = std::abs(a[i]);
+  for (std::size_t i = 0; i < w.size(); ++i) abs_w[i] = std::abs(w[i]);
+  const auto want = host_product(a, w, m, k, n, trans), scale = host_product(abs_a, abs_w, m, k, n, trans);
+  std::vector<float> got(static_cast<std::size_t>(m * n), std::nanf(""));
+  b.gemm_prepared(a.data(), pw, got.data(), m);
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]) / (scale[i] + 1e-30));
+  return worst;
+}
+
+}  // namespace
+
+// Decoding multiplies rows by weights copied once into oneDNN's blocked layout (bf16 under bf16
+// precision): every row count, both stored orientations, and a refill after the weights change.
+BOOST_AUTO_TEST_CASE(prepared_weights_match_the_exact_product) {
+  rng gen(5);
+  for (const bool bf16 : {false, true}) {
+    onednn_backend b({.precision = bf16 ? onednn_precision::bf16 : onednn_precision::f32});
+    const double tolerance = bf16 ? 1e-2 : 1e-5;  // bf16: 2^-8 per input; f32: accumulation order
+    for (const auto& [k, n] : {std::pair<std::int64_t, std::int64_t>{36, 108}, {192, 576}, {768, 192}, {192, 1970}}) {
+      for (const bool trans : {false, true}) {
+        auto w = backend_conformance::random_vector(gen, static_cast<std::size_t>(k * n));
+        onednn_backend::prepared_weights_type pw;
+        b.prepare_weights(pw, w.data(), k, n, trans);
+        BOOST_TEST(pw.rows() == k);
+        BOOST_TEST(pw.cols() == n);
+        BOOST_TEST(pw.bf16() == bf16);
+        for (const std::int64_t m : {1, 3, 15, 40}) {
+          const auto a = backend_conformance::random_vector(gen, static_cast<std::size_t>(m * k));
+          const double err = prepared_error(b, a, w, m, k, n, trans, pw);
+          BOOST_TEST(err < tolerance, (bf16 ? "bf16 " : "f32 ") << m << "x" << k << "x" << n << (trans ? " T" : "") << ": " << err);
+        }
+        // New values in the same place: preparing again refills the copy.
+        for (float& v : w) v = -2.0F * v + 0.25F;
+        b.prepare_weights(pw, w.data(), k, n, trans);
+        const auto a = backend_conformance::random_vector(gen, static_cast<std::size_t>(2 * k));
+        BOOST_TEST(prepared_error(b, a, w, 2, k, n, trans, pw) < tolerance);
+      }
+    }
+    // One primitive per row count and shape, made on first use only.
+    const std::size_t primitives = b.gemm_cache_size();
+    std::vector<float> w(36 * 108, 0.5F), a(36, 1.0F), c(108);
+    onednn_backend::prepared_weights_type pw;
+    b.prepare_weights(pw, w.data(), 36, 108, false);
+    for (int i = 0; i < 3; ++i) b.gemm_prepared(a.data(), pw, c.data(), 1);
+    BOOST_TEST(b.gemm_cache_size() == primitives);  // 1×36×108 was made above
+    BOOST_TEST(c[0] == 18.0F);
+  }
+  onednn_backend b;
+  onednn_backend::prepared_weights_type empty;
+  std::vector<float> x(4, 1.0F);
+  BOOST_CHECK_THROW(b.gemm_prepared(x.data(), empty, x.data(), 1), config_error);
+  BOOST_CHECK_THROW(b.prepare_weights(empty, x.data(), 0, 4, false), config_error);
+  BOOST_CHECK_THROW(b.prepare_weights(empty, nullptr, 2, 2, false), config_error);
 }
 
 BOOST_AUTO_TEST_CASE(options_are_checked) { BOOST_CHECK_THROW(onednn_backend({.small_gemm_rows = -1}), config_error); }

@@ -110,3 +110,85 @@ BOOST_AUTO_TEST_CASE(kv_cache_on_onednn_matches_full_recomputation) {
   BOOST_TEST_MESSAGE("oneDNN KV cache vs full forward: worst relative difference " << worst);
   BOOST_TEST(worst < 1e-5);
 }
+
+namespace {
+
+// Logits of d.in[0, n) decoded one token at a time (a prompt of 3, then steps).
+std::vector<float> decode(gpt_kv_cache<onednn_backend>& cache, const data& d, std::size_t n) {
+  const auto v = static_cast<std::size_t>(shape.vocab_size);
+  std::vector<float> got(n * v);
+  cache.reset();
+  const feature_csr prompt{std::span(d.fids).first(d.offs[3]), std::span(d.offs).first(4)};
+  cache.append(0, std::span(d.in).first(3), std::span(got).first(3 * v), prompt, d.candidates(0, 3));
+  for (std::size_t i = 3; i < n; ++i) {
+    const std::int64_t slot = 0;
+    const feature_csr f{std::span(d.fids).subspan(d.offs[i], d.offs[i + 1] - d.offs[i]), std::span(d.offs).subspan(i, 2)};
+    cache.step(std::span(&slot, 1), std::span(d.in).subspan(i, 1), std::span(got).subspan(i * v, v), f, d.candidates(i, 1));
+  }
+  return got;
+}
+
+std::vector<float> full_logits(gpt_model<onednn_backend>& m, const data& d, std::int64_t n) {
+  m.forward({.batch = 1, .length = n, .inputs = std::span(d.in).first(static_cast<std::size_t>(n)),
+             .feature_ids = d.fids, .feature_offsets = std::span(d.offs).first(static_cast<std::size_t>(n + 1)),
+             .candidates = d.candidates(0, static_cast<std::size_t>(n))});
+  std::vector<float> out(static_cast<std::size_t>(n * shape.vocab_size));
+  m.get_logits(out);
+  return out;
+}
+
+double worst_relative(const std::vector<float>& got, const std::vector<float>& want) {
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    worst = std::max(worst, std::abs(double(got[i]) - want[i]) / (1.0 + std::abs(double(want[i]))));
+  return worst;
+}
+
+}  // namespace
+
+// The cache decodes with oneDNN's prepared copies of the weights; they must follow the model when
+// its parameters change (an optimizer step, new values set), never decode with stale ones.
+BOOST_AUTO_TEST_CASE(kv_cache_prepared_weights_follow_parameter_changes) {
+  onednn_backend ob;
+  gpt_model<onednn_backend> om(ob, shape, 9, 0.2F);
+  const data d(16, 4);
+  gpt_kv_cache<onednn_backend> cache(om, 1), plain(om, 1, 0, false);
+  BOOST_TEST(cache.uses_prepared_weights());
+  BOOST_TEST(!plain.uses_prepared_weights());
+  BOOST_TEST(worst_relative(decode(cache, d, 16), full_logits(om, d, 16)) < 1e-5);
+
+  // New parameters set from the host.
+  const auto before = om.parameter_version();
+  std::vector<float> params(static_cast<std::size_t>(om.parameter_count()));
+  om.get_parameters(params);
+  for (float& p : params) p = 0.9F * p + 0.01F;
+  om.set_parameters(params);
+  BOOST_TEST(om.parameter_version() != before);
+  const auto want = full_logits(om, d, 16);
+  BOOST_TEST(worst_relative(decode(cache, d, 16), want) < 1e-5);
+  BOOST_TEST(worst_relative(decode(plain, d, 16), want) < 1e-5);
+
+  // An optimizer step writes through parameters().
+  om.zero_gradients();
+  om.forward(d.batch(1, 16));
+  om.backward();
+  adamw_optimizer<onednn_backend> opt(om, {.lr = 0.05F, .min_lr = 0.05F, .warmup_steps = 0});
+  opt.step();
+  BOOST_TEST(worst_relative(decode(cache, d, 16), full_logits(om, d, 16)) < 1e-5);
+}
+
+// Under bf16 precision the cache decodes with bfloat16 copies of the weights: close to the f32
+// model's logits (8 bits of mantissa per weight), and the same on every run.
+BOOST_AUTO_TEST_CASE(kv_cache_bf16_prepared_weights_stay_close_to_f32) {
+  onednn_backend fb, hb({.precision = onednn_precision::bf16});
+  gpt_model<onednn_backend> fm(fb, shape, 9, 0.2F), hm(hb, shape, 9, 0.2F);
+  const data d(16, 5);
+  const auto want = full_logits(fm, d, 16);
+  gpt_kv_cache<onednn_backend> cache(hm, 1);
+  const auto got = decode(cache, d, 16);
+  const double worst = worst_relative(got, want);
+  BOOST_TEST_MESSAGE("bf16 KV cache vs f32 full forward: worst relative difference " << worst);
+  BOOST_TEST(worst < 5e-2);
+  BOOST_TEST(worst > 0.0);  // the copies really are bf16
+  BOOST_TEST(decode(cache, d, 16) == got);
+}

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 
 #include "transcendence/core/types.hpp"
 
@@ -156,5 +157,26 @@ concept backend_ops = requires(B& b, const gemm_desc& desc, const float* cx, flo
 /// @brief A complete backend: memory and ops. The model code is written against this alone.
 template <class B>
 concept backend = backend_memory<B> && backend_ops<B>;
+
+/// @brief Optional: products with few rows against a weight matrix the backend has copied once
+/// into its own layout (and number format), for decoding, which multiplies one row at a time by
+/// the same weights. Code that uses it checks the concept and otherwise calls `gemm`.
+///
+/// - `B::prepared_weights_type`: a movable, default-constructible (empty) handle.
+/// - `b.prepare_weights(w, W, k, n, trans)`: makes `w` a copy of op(W), k×n, where W is stored
+///   row-major k×n (or n×k with `trans`). The first call for a shape allocates; later calls with
+///   the same shape refill the copy in place. Later changes to W are not seen until prepared again.
+/// - `b.gemm_prepared(A, w, C, m)`: C[m×n] = A[m×k] · op(W) (C overwritten, row-major, no
+///   strides). Equal to `gemm` on the original W up to float rounding (and to the backend's
+///   precision: a bfloat16 backend may keep a bfloat16 copy).
+template <class B>
+concept backend_prepared_weights =
+    backend<B> && requires(B& b, typename B::prepared_weights_type& w, const float* cx, float* x, std::int64_t n, bool t) {
+      typename B::prepared_weights_type;
+      requires std::movable<typename B::prepared_weights_type>;
+      requires std::default_initializable<typename B::prepared_weights_type>;
+      { b.prepare_weights(w, cx, n, n, t) } -> std::same_as<void>;
+      { b.gemm_prepared(cx, std::as_const(w), x, n) } -> std::same_as<void>;
+    };
 
 }  // namespace transcendence

@@ -328,6 +328,33 @@ class onednn_backend {
     std::size_t m_size = 0;
   };
 
+  /// @brief A weight matrix copied into the layout oneDNN's matmul reads fastest (its blocked
+  /// format, chosen once per shape) and, under @ref onednn_precision::bf16, into bfloat16: see
+  /// @ref prepare_weights. A plain matrix would be reordered by oneDNN at every product, which
+  /// for a single row costs more than the product.
+  class prepared_weights_type {
+   public:
+    /// @brief An empty handle (nothing prepared yet).
+    prepared_weights_type() = default;
+    /// @brief Rows of op(W) (the product's inner dimension). @return k, 0 when empty.
+    [[nodiscard]] std::int64_t rows() const noexcept { return m_k; }
+    /// @brief Columns of op(W). @return n, 0 when empty.
+    [[nodiscard]] std::int64_t cols() const noexcept { return m_n; }
+    /// @brief Whether the copy is in bfloat16. @return true under bf16 precision.
+    [[nodiscard]] bool bf16() const noexcept { return m_bf16; }
+
+   private:
+    friend class onednn_backend;
+    std::int64_t m_k = 0, m_n = 0;
+    bool m_trans = false, m_bf16 = false;
+    bool m_fallback = false;           // oneDNN offered only its reference matmul: plain gemm on m_source
+    const float* m_source = nullptr;   // the f32 weights last prepared from
+    dnnl::memory::desc m_md;           // the prepared layout
+    dnnl::memory m_memory;             // owns the prepared copy
+    dnnl::memory m_source_memory;      // the f32 weights as stored (handle reset at each prepare)
+    dnnl::reorder m_reorder;           // f32 as stored -> prepared
+  };
+
   /// @brief Creates the backend on the CPU engine.
   /// @param options precision and tuning (see @ref onednn_options).
   explicit onednn_backend(onednn_options options = {})
@@ -439,6 +466,101 @@ class onednn_backend {
     }
     e.src.set_data_handle(const_cast<void*>(src));
     e.weights.set_data_handle(const_cast<void*>(weights));
+    e.dst.set_data_handle(c);
+    if (e.scratchpad_bytes != 0) e.scratchpad.set_data_handle(scratchpad(e.scratchpad_bytes));
+    e.primitive.execute(m_stream, {{DNNL_ARG_SRC, e.src},
+                                   {DNNL_ARG_WEIGHTS, e.weights},
+                                   {DNNL_ARG_DST, e.dst},
+                                   {DNNL_ARG_SCRATCHPAD, e.scratchpad}});
+    m_stream.wait();
+  }
+
+  /// @brief Copies op(W) into @p w in the layout (and, under bf16 precision, the format) that
+  /// few-row products read fastest; see the concept `backend_prepared_weights`.
+  ///
+  /// The first call for a shape creates the layout and its memory; later calls with the same
+  /// shape and source layout only refill it (one pass over W, no allocation).
+  /// @param w the handle to fill.
+  /// @param weights W as stored: k×n row-major, or n×k with @p trans.
+  /// @param k rows of op(W). @param n columns of op(W). @param trans whether W is stored transposed.
+  /// @throws config_error on non-positive dimensions or a null pointer.
+  void prepare_weights(prepared_weights_type& w, const float* weights, std::int64_t k, std::int64_t n, bool trans) {
+    if (k <= 0 || n <= 0 || weights == nullptr)
+      throw config_error("onednn_backend::prepare_weights: need positive dimensions and weights (k " + std::to_string(k) +
+                         ", n " + std::to_string(n) + ")");
+    const bool bf16 = m_options.precision == onednn_precision::bf16;
+    w.m_source = weights;
+    if (w.m_k != k || w.m_n != n || w.m_trans != trans || w.m_bf16 != bf16 || (!w.m_fallback && !w.m_memory)) {
+      using dt = dnnl::memory::data_type;
+      using dims = dnnl::memory::dims;
+      w = prepared_weights_type{};
+      w.m_source = weights;
+      w.m_k = k, w.m_n = n, w.m_trans = trans, w.m_bf16 = bf16;
+      const dt type = bf16 ? dt::bf16 : dt::f32;
+      try {
+        // The layout oneDNN picks for a one-row product; the same for every row count here
+        // (checked when each row count's primitive is created).
+        const dnnl::memory::desc any({k, n}, type, dnnl::memory::format_tag::any);
+        const dnnl::matmul::primitive_desc pd(
+            dnnl::matmul::desc(dnnl::memory::desc({1, k}, type, dims{k, 1}), any, dnnl::memory::desc({1, n}, dt::f32, dims{n, 1})),
+            m_engine);
+        if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) {
+          w.m_fallback = true;
+          return;
+        }
+        w.m_md = pd.weights_desc();
+        w.m_memory = dnnl::memory(w.m_md, m_engine);
+        const dnnl::memory::desc stored({k, n}, dt::f32, trans ? dims{1, k} : dims{n, 1});
+        w.m_source_memory = dnnl::memory(stored, m_engine, DNNL_MEMORY_NONE);
+        w.m_reorder = dnnl::reorder(w.m_source_memory, w.m_memory);
+      } catch (const dnnl::error&) {
+        w = prepared_weights_type{};
+        w.m_source = weights;
+        w.m_k = k, w.m_n = n, w.m_trans = trans, w.m_bf16 = bf16;
+        w.m_fallback = true;
+        return;
+      }
+    }
+    if (w.m_fallback) return;
+    w.m_source_memory.set_data_handle(const_cast<float*>(weights));
+    const detail::onednn_thread_limit serial(k * n < detail::onednn_serial_macs);
+    w.m_reorder.execute(m_stream, w.m_source_memory, w.m_memory);
+    m_stream.wait();
+  }
+
+  /// @brief C[m×n] = A[m×k] · op(W) with W prepared by @ref prepare_weights.
+  ///
+  /// Meant for few rows (decoding): each row count gets one cached primitive. Products of fewer
+  /// than `onednn_serial_macs` multiply-adds run on the calling thread, as small @ref gemm calls
+  /// do (a second thread measured no faster inside a decoding step).
+  /// @param a A, m×k row-major (row stride k). @param w the prepared weights.
+  /// @param c C, m×n row-major (row stride n), overwritten. @param m rows of A and C.
+  /// @throws config_error when @p w is empty or m is negative.
+  void gemm_prepared(const float* a, const prepared_weights_type& w, float* c, std::int64_t m) {
+    if (w.m_k <= 0) throw config_error("onednn_backend::gemm_prepared: the weights were never prepared");
+    if (m < 0) throw config_error("onednn_backend::gemm_prepared: negative row count");
+    if (m == 0) return;
+    const std::int64_t k = w.m_k, n = w.m_n;
+    if (w.m_fallback) {
+      gemm(gemm_desc{.trans_b = w.m_trans, .m = m, .n = n, .k = k, .lda = k, .ldb = w.m_trans ? k : n, .ldc = n}, a,
+           w.m_source, c);
+      return;
+    }
+    auto& e = prepared_entry(m, w);
+    if (e.use_sgemm) {  // oneDNN would not run this row count on the prepared layout
+      gemm(gemm_desc{.trans_b = w.m_trans, .m = m, .n = n, .k = k, .lda = k, .ldb = w.m_trans ? k : n, .ldc = n}, a,
+           w.m_source, c);
+      return;
+    }
+    const void* src = a;
+    if (w.m_bf16) {
+      std::uint16_t* ws = bf16_workspace(static_cast<std::size_t>(m * k));
+      for (std::int64_t i = 0; i < m * k; ++i) ws[i] = to_bfloat16(a[i]);
+      src = ws;
+    }
+    const detail::onednn_thread_limit serial(m * k * n < detail::onednn_serial_macs);
+    e.src.set_data_handle(const_cast<void*>(src));
+    e.weights.set_data_handle(w.m_memory.get_data_handle());
     e.dst.set_data_handle(c);
     if (e.scratchpad_bytes != 0) e.scratchpad.set_data_handle(scratchpad(e.scratchpad_bytes));
     e.primitive.execute(m_stream, {{DNNL_ARG_SRC, e.src},
@@ -1004,6 +1126,39 @@ class onednn_backend {
     return m_gemm_cache.emplace(key, std::move(e)).first->second;
   }
 
+  // One primitive per (rows, k, n, format) over the prepared layout, given explicitly so that
+  // the product reads the copy as it was made.
+  detail::onednn_gemm_entry& prepared_entry(std::int64_t m, const prepared_weights_type& w) {
+    const detail::onednn_gemm_key key{-1, m, w.m_k, w.m_n, w.m_bf16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    if (auto it = m_gemm_cache.find(key); it != m_gemm_cache.end()) return it->second;
+    using dt = dnnl::memory::data_type;
+    using dims = dnnl::memory::dims;
+    detail::onednn_gemm_entry e;
+    e.bf16 = w.m_bf16;
+    const dt type = w.m_bf16 ? dt::bf16 : dt::f32;
+    const dnnl::memory::desc a_md({m, w.m_k}, type, dims{w.m_k, 1}), c_md({m, w.m_n}, dt::f32, dims{w.m_n, 1});
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    try {
+      dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, w.m_md, c_md), attr, m_engine);
+      e.implementation = pd.impl_info_str();
+      if (e.implementation.find("ref") != std::string::npos || pd.weights_desc() != w.m_md) {
+        e.use_sgemm = true;
+      } else {
+        e.primitive = dnnl::matmul(pd);
+        e.src = dnnl::memory(a_md, m_engine, DNNL_MEMORY_NONE);
+        e.weights = dnnl::memory(w.m_md, m_engine, DNNL_MEMORY_NONE);
+        e.dst = dnnl::memory(c_md, m_engine, DNNL_MEMORY_NONE);
+        e.scratchpad_bytes = pd.scratchpad_desc().get_size();
+        e.scratchpad = dnnl::memory(pd.scratchpad_desc(), m_engine, DNNL_MEMORY_NONE);
+      }
+    } catch (const dnnl::error& err) {
+      e.implementation = std::string("unsupported: ") + err.what();
+      e.use_sgemm = true;
+    }
+    return m_gemm_cache.emplace(key, std::move(e)).first->second;
+  }
+
   detail::onednn_gelu_entry& gelu_entry(std::int64_t n) {
     if (auto it = m_gelu_cache.find(n); it != m_gelu_cache.end()) return it->second;
     const dnnl::memory::desc md({n}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a);
@@ -1080,6 +1235,7 @@ class onednn_backend {
 };
 
 static_assert(backend<onednn_backend>, "onednn_backend must model transcendence::backend (backend/concepts.hpp)");
+static_assert(backend_prepared_weights<onednn_backend>, "onednn_backend prepares weights for decoding");
 
 }  // namespace transcendence
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -27,6 +28,13 @@ template <backend B>
 void linear_forward(B& b, const float* x, const float* w, float* y, std::int64_t m, std::int64_t k, std::int64_t n,
                     float beta = 0.0F) {
   b.gemm(gemm_desc{.m = m, .n = n, .k = k, .beta = beta, .lda = k, .ldb = n, .ldc = n}, x, w, y);
+}
+
+/// A value no model's parameters have had before (process-wide), so that a copy made from one
+/// model is never taken as current for another that was moved into its place.
+inline std::uint64_t next_parameter_version() noexcept {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
 }
 
 /// dx[m,k] = dy[m,n]·Wᵀ (overwrites).
@@ -229,11 +237,17 @@ class gpt_model {
       }
     }
     m_b->upload(m_params, host);
+    m_parameter_version = detail::next_parameter_version();
   }
 
-  /// @brief Device pointer to the flat parameters (see @ref layout).
+  /// @brief Device pointer to the flat parameters (see @ref layout), for writing them.
+  ///
+  /// Counts as a change (see @ref parameter_version): read through a const model instead.
   /// @return the parameters.
-  [[nodiscard]] float* parameters() noexcept { return m_b->data(m_params); }
+  [[nodiscard]] float* parameters() noexcept {
+    m_parameter_version = detail::next_parameter_version();
+    return m_b->data(m_params);
+  }
   /// @brief Device pointer to the flat parameters.
   /// @return the parameters.
   [[nodiscard]] const float* parameters() const noexcept { return m_b->data(m_params); }
@@ -249,7 +263,16 @@ class gpt_model {
   void get_parameters(std::span<float> out) const { m_b->download(m_params, out); }
   /// @brief Replaces the parameters from the host.
   /// @param in @ref parameter_count floats.
-  void set_parameters(std::span<const float> in) { m_b->upload(m_params, in); }
+  void set_parameters(std::span<const float> in) {
+    m_b->upload(m_params, in);
+    m_parameter_version = detail::next_parameter_version();
+  }
+  /// @brief A number that changes whenever the parameters may have changed: after
+  /// @ref initialize, @ref set_parameters and every call of the non-const @ref parameters (an
+  /// optimizer step). Derived copies of the weights (a KV cache's prepared weights) compare it
+  /// to know when to refresh.
+  /// @return the version.
+  [[nodiscard]] std::uint64_t parameter_version() const noexcept { return m_parameter_version; }
   /// @brief Copies the gradients to the host.
   /// @param out @ref parameter_count floats.
   void get_gradients(std::span<float> out) const { m_b->download(m_grads, out); }
@@ -568,6 +591,7 @@ class gpt_model {
   gpt_layout m_layout;
   buffer_type m_params;
   buffer_type m_grads;
+  std::uint64_t m_parameter_version = detail::next_parameter_version();
   workspace m_ws;
   std::int64_t m_batch = 0;
   std::int64_t m_length = 0;

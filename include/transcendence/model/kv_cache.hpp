@@ -8,6 +8,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "transcendence/backend/concepts.hpp"
@@ -18,6 +19,18 @@
 
 namespace transcendence {
 
+namespace detail {
+/// The prepared-weights handle of a backend that has one (a placeholder otherwise).
+template <class B>
+struct prepared_weights_of {
+  using type = char;
+};
+template <backend_prepared_weights B>
+struct prepared_weights_of<B> {
+  using type = typename B::prepared_weights_type;
+};
+}  // namespace detail
+
 /// @brief Keys and values of every layer for a fixed number of independent sequences (slots), and
 /// the workspace to extend them, so that each new token costs one row of compute per layer.
 ///
@@ -27,6 +40,12 @@ namespace transcendence {
 /// @ref gpt_model::forward over the same prefix (up to float rounding). The cache reads the
 /// model's parameters at each call, so it stays valid while the model trains, but cached keys
 /// and values then describe the old weights: @ref reset the slots after an update.
+///
+/// On a backend that prepares weights (`backend_prepared_weights`, e.g. oneDNN, which copies
+/// them into its blocked layout, in bfloat16 under bf16 precision), calls of fewer than
+/// @ref prepared_rows rows multiply by those copies: a decoding step reads every weight once, so
+/// the layout and width of the copy set its speed. The copies are refreshed whenever the model's
+/// @ref gpt_model::parameter_version changes, so they too stay valid while the model trains.
 ///
 /// Every buffer is allocated by the constructor; decoding allocates nothing.
 /// @tparam B the backend.
@@ -50,9 +69,11 @@ class gpt_kv_cache {
   /// @param slots number of independent sequences.
   /// @param max_rows most positions processed in one call (0: max(slots, context)); longer
   /// @ref append calls are split into chunks of this size.
+  /// @param prepared_weights multiply few-row calls by the backend's prepared copies of the
+  /// weights where it has them (false: always by the weights as stored).
   /// @throws config_error when slots is not positive.
-  gpt_kv_cache(const gpt_model<B>& model, std::int64_t slots, std::int64_t max_rows = 0)
-      : m_model(&model), m_slots(slots) {
+  gpt_kv_cache(const gpt_model<B>& model, std::int64_t slots, std::int64_t max_rows = 0, bool prepared_weights = true)
+      : m_model(&model), m_slots(slots), m_use_prepared(backend_prepared_weights<B> && prepared_weights) {
     if (slots <= 0) throw config_error("gpt_kv_cache: need at least one slot");
     const auto& c = model.config();
     m_rows = max_rows > 0 ? std::max(max_rows, slots) : std::max(slots, c.context);
@@ -87,7 +108,18 @@ class gpt_kv_cache {
     m_lengths.assign(z(slots), 0);
     m_seen.assign(z(slots), 0);
     m_groups.reserve(z(slots));
+    if (m_use_prepared) {
+      m_prepared.resize(z(4 * c.n_layer + 1));
+      refresh_prepared();
+    }
   }
+
+  /// @brief Calls with fewer rows than this use the prepared weights (see the class notes).
+  static constexpr std::int64_t prepared_rows = 16;
+
+  /// @brief Whether few-row calls multiply by prepared copies of the weights.
+  /// @return true on a backend that prepares weights, unless the constructor was told not to.
+  [[nodiscard]] bool uses_prepared_weights() const noexcept { return m_use_prepared; }
 
   /// @brief Number of slots.
   /// @return the count given at construction.
@@ -229,6 +261,16 @@ class gpt_kv_cache {
       b.embedding_bag_forward(b.data(m_feature_ids), b.data(m_feature_offsets), p + L.wfe, x, m, d);
     }
     const float scale = 1.0F / std::sqrt(static_cast<float>(hd));
+    const bool prepared = m_use_prepared && m < prepared_rows;
+    if (prepared && m_prepared_version != m_model->parameter_version()) refresh_prepared();
+    // y = x·W for the i-th weight matrix (4 per layer in order qkv, attention out, fc, mlp out).
+    const auto linear = [&](const float* in, std::size_t i, std::int64_t offset, float* y, std::int64_t k, std::int64_t n) {
+      (void)i;
+      if constexpr (backend_prepared_weights<B>) {
+        if (prepared) return b.gemm_prepared(in, std::as_const(m_prepared[i]), y, m);
+      }
+      detail::linear_forward(b, in, p + offset, y, m, k, n);
+    };
     float* h_buf = b.data(m_h);
     float* qkv = b.data(m_qkv);
     float* att = b.data(m_att);
@@ -237,7 +279,8 @@ class gpt_kv_cache {
       const auto& o = L.blocks[static_cast<std::size_t>(l)];
       b.layer_norm_forward(x, p + o.ln1_g, o.ln1_b >= 0 ? p + o.ln1_b : nullptr, h_buf, b.data(m_mean), b.data(m_rstd),
                            m, d, c.layer_norm_eps);
-      detail::linear_forward(b, h_buf, p + o.w_qkv, qkv, m, d, 3 * d);
+      const auto li = static_cast<std::size_t>(4 * l);
+      linear(h_buf, li, o.w_qkv, qkv, d, 3 * d);
       if (o.b_qkv >= 0) b.add_bias(qkv, p + o.b_qkv, m, 3 * d);
       float* keys = b.data(m_keys[static_cast<std::size_t>(l)]);
       float* values = b.data(m_values[static_cast<std::size_t>(l)]);
@@ -259,15 +302,15 @@ class gpt_kv_cache {
                          .stride_a = g.count * keys_n, .stride_b = hd, .stride_c = hd},
                b.data(m_probs), vslot, att + g.row * d);
       }
-      detail::linear_forward(b, att, p + o.w_attn_out, mid, m, d, d);
+      linear(att, li + 1, o.w_attn_out, mid, d, d);
       if (o.b_attn_out >= 0) b.add_bias(mid, p + o.b_attn_out, m, d);
       b.add(mid, x, m * d);
       b.layer_norm_forward(mid, p + o.ln2_g, o.ln2_b >= 0 ? p + o.ln2_b : nullptr, h_buf, b.data(m_mean),
                            b.data(m_rstd), m, d, c.layer_norm_eps);
-      detail::linear_forward(b, h_buf, p + o.w_fc, b.data(m_fc), m, d, 4 * d);
+      linear(h_buf, li + 2, o.w_fc, b.data(m_fc), d, 4 * d);
       if (o.b_fc >= 0) b.add_bias(b.data(m_fc), p + o.b_fc, m, 4 * d);
       b.gelu_forward(b.data(m_fc), b.data(m_fc_act), m * 4 * d);
-      detail::linear_forward(b, b.data(m_fc_act), p + o.w_mlp_out, x, m, 4 * d, d);
+      linear(b.data(m_fc_act), li + 3, o.w_mlp_out, x, 4 * d, d);
       if (o.b_mlp_out >= 0) b.add_bias(x, p + o.b_mlp_out, m, d);
       b.add(x, mid, m * d);
     }
@@ -275,14 +318,43 @@ class gpt_kv_cache {
     if (logits.empty()) return;
     b.layer_norm_forward(x, p + L.lnf_g, L.lnf_b >= 0 ? p + L.lnf_b : nullptr, h_buf, b.data(m_mean), b.data(m_rstd),
                          m, d, c.layer_norm_eps);
-    b.gemm(gemm_desc{.trans_b = true, .m = m, .n = c.vocab_size, .k = d, .lda = d, .ldb = d, .ldc = c.vocab_size},
-           h_buf, p + L.wte, b.data(m_logits));
+    bool logits_done = false;
+    if constexpr (backend_prepared_weights<B>) {
+      if (prepared) {
+        b.gemm_prepared(h_buf, std::as_const(m_prepared.back()), b.data(m_logits), m);
+        logits_done = true;
+      }
+    }
+    if (!logits_done)
+      b.gemm(gemm_desc{.trans_b = true, .m = m, .n = c.vocab_size, .k = d, .lda = d, .ldb = d, .ldc = c.vocab_size},
+             h_buf, p + L.wte, b.data(m_logits));
     if (candidates.present()) {
       m_head.stage(b, candidates, m, c.vocab_size, c.candidate_vocab);
       m_head.forward(b, h_buf, p + L.wce, b.data(m_logits), d);
     }
     b.download(m_logits, m_host_logits);
     std::copy_n(m_host_logits.begin(), m * c.vocab_size, logits.begin());
+  }
+
+  // Copies the weights into the backend's prepared form (the model's current version).
+  void refresh_prepared() {
+    if constexpr (backend_prepared_weights<B>) {
+      auto& b = m_model->backend();
+      const auto& c = m_model->config();
+      const auto& L = m_model->layout();
+      const float* p = m_model->parameters();
+      const std::int64_t d = c.d_model;
+      for (std::int64_t l = 0; l < c.n_layer; ++l) {
+        const auto& o = L.blocks[static_cast<std::size_t>(l)];
+        const auto i = static_cast<std::size_t>(4 * l);
+        b.prepare_weights(m_prepared[i], p + o.w_qkv, d, 3 * d, false);
+        b.prepare_weights(m_prepared[i + 1], p + o.w_attn_out, d, d, false);
+        b.prepare_weights(m_prepared[i + 2], p + o.w_fc, d, 4 * d, false);
+        b.prepare_weights(m_prepared[i + 3], p + o.w_mlp_out, 4 * d, d, false);
+      }
+      b.prepare_weights(m_prepared.back(), p + L.wte, d, c.vocab_size, true);  // logits: h·wteᵀ
+      m_prepared_version = m_model->parameter_version();
+    }
   }
 
   void stage_features(B& b, const feature_csr& f, std::int64_t m) {
@@ -311,6 +383,9 @@ class gpt_kv_cache {
   std::vector<char> m_seen;
   std::vector<group> m_groups;
   detail::candidate_head<B> m_head;
+  bool m_use_prepared = false;
+  std::vector<typename detail::prepared_weights_of<B>::type> m_prepared;  // 4 per layer, then the logits' wteᵀ
+  std::uint64_t m_prepared_version = 0;                                  // never a model's version
 };
 
 }  // namespace transcendence
