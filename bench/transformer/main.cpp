@@ -179,8 +179,10 @@ class train_runner {
 template <class B>
 class decode_runner {
  public:
-  explicit decode_runner(gpt_model<B>& model)
-      : m_cache(model, 1), m_logits(static_cast<std::size_t>(model.config().vocab_size)) {}
+  /// @param model the model. @param prepared whether the cache multiplies by the backend's prepared
+  /// weights (false: by the weights as stored, for the comparison).
+  explicit decode_runner(gpt_model<B>& model, bool prepared = true)
+      : m_cache(model, 1, 0, prepared), m_logits(static_cast<std::size_t>(model.config().vocab_size)) {}
 
   /// @return the seconds of one generation.
   double run(int tokens) {
@@ -257,7 +259,9 @@ class pytorch_server {
     m_to = fdopen(to_child[1], "w");
     m_from = fdopen(from_child[0], "r");
     if (rc != 0) throw io_error("bench_transformer: cannot start " + opt.python + " " + opt.script);
-    if (read_line() != "ready") throw format_error("bench_transformer: the PyTorch script did not start");
+    const std::string ready = read_line();  // "ready <the BLAS library PyTorch runs on>"
+    if (!ready.starts_with("ready ")) throw format_error("bench_transformer: the PyTorch script did not start");
+    m_blas = ready.substr(6);
   }
   pytorch_server(const pytorch_server&) = delete;
   pytorch_server& operator=(const pytorch_server&) = delete;
@@ -273,6 +277,9 @@ class pytorch_server {
   double train() { return request("train"); }
   double train_bf16() { return request("train_bf16"); }
   double decode() { return request("decode"); }
+  double decode_bf16() { return request("decode_bf16"); }
+  /// @return the BLAS library the child's PyTorch runs on.
+  [[nodiscard]] const std::string& blas() const noexcept { return m_blas; }
 
  private:
   std::string read_line() {
@@ -295,6 +302,7 @@ class pytorch_server {
   }
 
   pid_t m_pid = -1;
+  std::string m_blas;
   FILE* m_to = nullptr;
   FILE* m_from = nullptr;
 };
@@ -410,18 +418,20 @@ int main(int argc, char** argv) {
           if (timed) t_torch[k].push_back(c), t_torch_bf16[k].push_back(d);
         }
       }
-      decode_runner<onednn_backend> f32_decode(f32.model());
+      decode_runner<onednn_backend> f32_decode(f32.model()), stored_decode(f32.model(), false);
       std::optional<decode_runner<onednn_backend>> bf16_decode;
       if (bf16) bf16_decode.emplace(bf16->model());
-      std::vector<double> d_f32, d_bf16;
-      std::vector<std::vector<double>> d_torch(torch.size());
+      std::vector<double> d_f32, d_stored, d_bf16;
+      std::vector<std::vector<double>> d_torch(torch.size()), d_torch_bf16(torch.size());
       for (int i = 0; i < 1 + opt.decode_reps; ++i) {  // the first repetition creates primitives
         const double a = f32_decode.run(opt.decode_tokens);
+        const double s = stored_decode.run(opt.decode_tokens);
         const double b = bf16_decode ? bf16_decode->run(opt.decode_tokens) : not_measured;
-        if (i >= 1) d_f32.push_back(a), d_bf16.push_back(b);
+        if (i >= 1) d_f32.push_back(a), d_stored.push_back(s), d_bf16.push_back(b);
         for (std::size_t k = 0; k < torch.size(); ++k) {
           const double c = torch[k]->decode();
-          if (i >= 1) d_torch[k].push_back(c);
+          const double e = bf16 ? torch[k]->decode_bf16() : not_measured;
+          if (i >= 1) d_torch[k].push_back(c), d_torch_bf16[k].push_back(e);
         }
       }
       // The faster policy per measurement, and what each gave.
@@ -442,24 +452,32 @@ int main(int argc, char** argv) {
       const double torch_bf16_tps = bf16 ? tokens / best(t_torch_bf16, "train bf16 autocast") : not_measured;
       const double ours_dec = opt.decode_tokens / median(d_f32), bf16_dec = opt.decode_tokens / median(d_bf16);
       const double torch_dec = opt.decode_tokens / best(d_torch, "decode");
+      const double stored_dec = opt.decode_tokens / median(d_stored);
+      const double torch_bf16_dec = bf16 ? opt.decode_tokens / best(d_torch_bf16, "decode bf16 weights") : not_measured;
       if (!torch.empty())
-        std::printf("# config %s pytorch anchor: torch threads 2, OPENBLAS_CORETYPE=%s, GLIBC_TUNABLES=%s; OMP_WAIT_POLICY "
-                    "medians: %s\n",
-                    bc.name.c_str(), anchor_settings::openblas_coretype, anchor_settings::malloc_tunables, settings.c_str());
+        std::printf("# config %s pytorch anchor: torch threads 2, BLAS %s, OPENBLAS_CORETYPE=%s, GLIBC_TUNABLES=%s; "
+                    "OMP_WAIT_POLICY medians: %s\n",
+                    bc.name.c_str(), torch.front()->blas().c_str(), anchor_settings::openblas_coretype,
+                    anchor_settings::malloc_tunables, settings.c_str());
       const double train_ratio = ours_tps / torch_tps;
       min_train_ratio = std::min(min_train_ratio, train_ratio);
       std::printf("config %s train ours_tps %.1f pytorch_tps %.1f ratio %.3f\n", bc.name.c_str(), ours_tps, torch_tps,
                   train_ratio);
       std::printf("config %s decode ours_tps %.1f pytorch_tps %.1f ratio %.3f\n", bc.name.c_str(), ours_dec, torch_dec,
                   ours_dec / torch_dec);
+      std::printf("# config %s decode f32 with weights as stored (no prepared copies): ours_tps %.1f; prepared copies "
+                  "gain %.2fx\n",
+                  bc.name.c_str(), stored_dec, ours_dec / stored_dec);
+      std::printf("config %s bf16_decode ours_tps %.1f pytorch_bf16_tps %.1f ratio %.3f (ratio to pytorch f32 decode %.3f)\n",
+                  bc.name.c_str(), bf16_dec, torch_bf16_dec, bf16_dec / torch_bf16_dec, bf16_dec / torch_dec);
       std::printf("# config %s train_gflops ours_f32 %.1f ours_bf16 %.1f pytorch %.1f (f32 peak: nominal %.0f, f32 at "
                   "%.0f%% of it)\n",
                   bc.name.c_str(), ours_tps * flops / 1e9, bf16_tps * flops / 1e9, torch_tps * flops / 1e9,
                   opt.peak_gflops, 100.0 * ours_tps * flops / 1e9 / opt.peak_gflops);
       std::printf("config %s bf16_train ours_tps %.1f pytorch_autocast_tps %.1f ratio %.3f\n", bc.name.c_str(), bf16_tps,
                   torch_bf16_tps, bf16_tps / torch_bf16_tps);
-      std::printf("# config %s bf16 train ours_tps %.1f ratio to pytorch f32 %.3f decode ours_tps %.1f ratio %.3f\n", bc.name.c_str(),
-                  bf16_tps, bf16_tps / torch_tps, bf16_dec, bf16_dec / torch_dec);
+      std::printf("# config %s bf16 train ours_tps %.1f ratio to pytorch f32 %.3f\n", bc.name.c_str(), bf16_tps,
+                  bf16_tps / torch_tps);
       std::printf("# config %s step seconds (median of %d): ours_f32 %.4f ours_bf16 %.4f pytorch %.4f; load average %s\n",
                   bc.name.c_str(), opt.train_reps, median(t_f32), median(t_bf16), tokens / torch_tps, load_average().c_str());
       std::fflush(stdout);

@@ -19,6 +19,7 @@ OpenMP wait policy is faster here; the script sets torch.set_num_threads(threads
 with --serve answers bench_transformer's requests one repetition at a time.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -187,11 +188,13 @@ class Trainer:
 class Decoder:
     """KV-cache generation, batch 1: `tokens` new tokens from an empty cache, greedy choice."""
 
-    def __init__(self, model, cfg):
-        self.model, self.cfg = model, cfg
+    def __init__(self, model, cfg, dtype=torch.float32):
+        """With dtype bfloat16: a bfloat16 copy of the weights and caches (how PyTorch users run
+        bf16 inference on CPU: half the bytes per token, oneDNN's bf16 kernels)."""
+        self.model, self.cfg = (copy.deepcopy(model).to(dtype) if dtype != torch.float32 else model), cfg
         hd = cfg.d // cfg.heads
         self.caches = [
-            (torch.zeros(1, cfg.heads, cfg.ctx, hd), torch.zeros(1, cfg.heads, cfg.ctx, hd))
+            (torch.zeros(1, cfg.heads, cfg.ctx, hd, dtype=dtype), torch.zeros(1, cfg.heads, cfg.ctx, hd, dtype=dtype))
             for _ in range(cfg.layers)
         ]
 
@@ -206,11 +209,12 @@ class Decoder:
         return time.perf_counter() - start
 
 
-def serve(trainer, decoder, cfg):
+def serve(trainer, decoder, cfg, bf16_decoder=None):
     """Line protocol for bench_transformer, which alternates its own repetitions with ours so that
     both see the same machine load: 'train' -> seconds of one step, 'train_bf16' -> the same under
-    bf16 autocast, 'decode' -> seconds of one generation of --decode-tokens tokens, 'quit'."""
-    print("ready", flush=True)
+    bf16 autocast, 'decode' -> seconds of one generation of --decode-tokens tokens, 'decode_bf16' ->
+    the same with bfloat16 weights, 'quit'."""
+    print("ready " + cfg.blas, flush=True)
     for line in sys.stdin:
         cmd = line.strip()
         if cmd == "train":
@@ -219,11 +223,27 @@ def serve(trainer, decoder, cfg):
             print(repr(trainer.step(bf16=True)), flush=True)
         elif cmd == "decode":
             print(repr(decoder.run(cfg.decode_tokens)), flush=True)
+        elif cmd == "decode_bf16":
+            if bf16_decoder is None:
+                bf16_decoder = Decoder(decoder.model, cfg, torch.bfloat16)
+            print(repr(bf16_decoder.run(cfg.decode_tokens)), flush=True)
         elif cmd == "quit":
             break
         else:
             raise SystemExit(f"pytorch_gpt: unknown command {cmd!r}")
     return 0
+
+
+def blas_library():
+    """The BLAS library PyTorch's products run on (after one product has loaded it). Debian's
+    python3-torch links the generic libblas.so.3, which is Netlib's reference BLAS unless an
+    optimised one (libopenblas0-openmp) provides it: an anchor on the reference BLAS trains ~35x
+    slower than PyTorch at its best, so the benchmark refuses it rather than report a flattering ratio."""
+    a = torch.ones(64, 64)
+    (a @ a).sum()
+    with open("/proc/self/maps") as maps:
+        libs = sorted({line.split()[-1] for line in maps if "blas" in line.split()[-1].lower()})
+    return libs
 
 
 def main():
@@ -247,6 +267,12 @@ def main():
         raise SystemExit("pytorch_gpt: --decode-tokens must not exceed --ctx")
 
     torch.set_num_threads(cfg.threads)
+    libs = blas_library()
+    if not any("openblas" in lib or "mkl" in lib for lib in libs):
+        raise SystemExit(
+            "pytorch_gpt: PyTorch runs on the reference BLAS (" + (", ".join(libs) or "none found") + "), not at its best: "
+            "install libopenblas0-openmp (bash install_deps.sh --bench)")
+    cfg.blas = libs[0]
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = GPT(cfg)
@@ -269,6 +295,7 @@ def main():
                 "train_step_seconds": train_times,
                 "decode_tps": cfg.decode_tokens / statistics.median(decode_times),
                 "decode_seconds": decode_times,
+                "blas": cfg.blas,
             }
         )
     )
