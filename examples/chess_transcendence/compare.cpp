@@ -6,7 +6,7 @@
 //
 // Reads each run's report.json and analysis.json (never the games again) and writes
 // comparison.md and comparison.json into --out: per run and dataset, what the model was given, its
-// validation loss, the cap, the model at the pre-declared τ under the paper's rule and masked, every
+// validation loss and training speed, the cap, the model at the pre-declared τ under the paper's rule and masked, every
 // τ above the cap, the illegal-move rate, the held-out move quality and the latent map's gap, the
 // prediction and the verdict. Exit codes: 0, 2 (a run's files are missing or malformed), 3 (flags).
 #include <CLI/CLI.hpp>
@@ -45,6 +45,13 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+// A temperature as written in the presets (0.001, 0.1, 1).
+std::string tau_text(double tau) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", tau);
+  return buf;
+}
+
 std::string interval(const json& r) {
   return fixed(r.at("rating").get<double>(), 0) + " [" + fixed(r.at("lower").get<double>(), 0) + ", " +
          fixed(r.at("upper").get<double>(), 0) + "]";
@@ -63,7 +70,7 @@ json rows_of(const std::filesystem::path& run, const std::string& label, double 
     for (const json& d : report.at("datasets")) {
       const std::string name = d.at("name").get<std::string>();
       const auto paper = at_tau(d.at("temperatures"), tau);
-      if (!paper) throw format_error(report_path.string() + ": dataset " + name + " has no τ = " + fixed(tau, 3));
+      if (!paper) throw format_error(report_path.string() + ": dataset " + name + " has no τ = " + tau_text(tau));
       json row{{"run", run.string()},
                {"label", label},
                {"dataset", name},
@@ -81,6 +88,8 @@ json rows_of(const std::filesystem::path& run, const std::string& label, double 
                {"prediction", d.value("prediction", "")},
                {"transcended", d.value("transcended", json())},
                {"prediction_agrees", d.value("prediction_agrees", json())}};
+      if (const auto train_path = run / name / "train.json"; std::filesystem::exists(train_path))
+        row["train_tokens_per_second"] = read_json_file(train_path).value("tokens_per_second", NAN);
       if (d.contains("secondary"))
         if (const auto masked = at_tau(d["secondary"].value("temperatures", json()), tau))
           row["masked"] = {{"rating", masked->at("rating")}, {"lower", masked->at("lower")}, {"upper", masked->at("upper")}};
@@ -104,22 +113,27 @@ json rows_of(const std::filesystem::path& run, const std::string& label, double 
 }
 
 std::string markdown(const json& rows, double tau) {
-  const std::string t = fixed(tau, 3);
+  const std::string t = tau_text(tau);
   std::string md = "# Comparison of runs\n\nOne row per run and dataset, each model against its own run's cap (the best expert of "
                    "its pool: compare a row's model with its own cap). Ratings are Elo with 95% intervals; the model is "
                    "sampled at the pre-declared τ = " + t + " under the paper's rule (an illegal move is resampled, five "
                    "failures forfeit) and, where the run rated it, with illegal moves masked. Held-out: the share of the "
                    "model's moves at τ = " + t + " that are clean-best, and its mean one-ply regret, next to the experts'.\n\n"
-                   "| run | dataset | val. loss | cap | model τ = " + t + " (margin) | masked | τ above cap | illegal | "
+                   "| run | dataset | val. loss | train tok/s | cap | model τ = " + t + " (margin) | masked | τ above cap | illegal | "
                    "held-out clean-best (experts) | regret cp (experts) | latent gap (random) | predicted | outcome |\n"
-                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const json& r : rows) {
     std::string above;
-    for (const json& x : r["transcended_at"]) above += (above.empty() ? "" : ", ") + fixed(x.get<double>(), 3);
+    for (const json& x : r["transcended_at"]) above += (above.empty() ? "" : ", ") + tau_text(x.get<double>());
     const double margin = r["margin_over_cap"].get<double>();
     md += "| " + r["label"].get<std::string>() + " | " + r["dataset"].get<std::string>() + " | " +
-          fixed(r["validation_loss"].is_number() ? r["validation_loss"].get<double>() : NAN, 3) + " | " + interval(r["cap"]) + " | " +
-          interval(r["model"]) + " (" + (margin >= 0 ? "+" : "") + fixed(margin, 0) + ") | " +
+          fixed(r["validation_loss"].is_number() ? r["validation_loss"].get<double>() : NAN, 3) + " | " +
+          fixed(r.contains("train_tokens_per_second") && r["train_tokens_per_second"].is_number()
+                    ? r["train_tokens_per_second"].get<double>()
+                    : NAN,
+                0) +
+          " | " + interval(r["cap"]) + " | " +
+          interval(r["model"]) + " (" + (margin >= 0 ? "+" : "−") + fixed(std::abs(margin), 0) + ") | " +
           (r.contains("masked") ? interval(r["masked"]) : "—") + " | " + (above.empty() ? "none" : above) + " | " +
           fixed(100.0 * r["illegal_rate"].get<double>(), 2) + "% (" + std::to_string(r["forfeits"].get<int>()) + " of " +
           std::to_string(r["games"].get<int>()) + " forfeited) | ";

@@ -205,7 +205,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   // The policies, chosen once.
   typename chess_experiment::policies pol;
   if (o.rating == "glicko2") pol.rate = rate_with<glicko2>([] { return glicko2(glicko2::paper_config()); }, "glicko2 (paper settings, one period)");
-  else pol.rate = rate_with<elo_pool>([] { return elo_pool(); }, "elo_pool (maximum likelihood, bootstrap over opening pairs)");
+  else pol.rate = rate_with<elo_pool>([] { return elo_pool(); }, "elo_pool (maximum likelihood, bootstrap over games, exact replays as one)");
   const backend_policies bp = backend_policies_for(tok, o);
   pol.train = bp.train, pol.model = bp.model;
 
