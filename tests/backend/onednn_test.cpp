@@ -1,10 +1,14 @@
 #define BOOST_TEST_MODULE backend_onednn
 #include <boost/test/unit_test.hpp>
 
-#include <cmath>
-#include <utility>
+#include <omp.h>
+
 #include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend_ops.hpp"
@@ -144,6 +148,25 @@ BOOST_AUTO_TEST_CASE(prepared_weights_match_the_exact_product) {
   BOOST_CHECK_THROW(b.gemm_prepared(x.data(), empty, x.data(), 1), config_error);
   BOOST_CHECK_THROW(b.prepare_weights(empty, x.data(), 0, 4, false), config_error);
   BOOST_CHECK_THROW(b.prepare_weights(empty, nullptr, 2, 2, false), config_error);
+}
+
+// The automatic thread count looks at what other work does now (not at the last minute's load
+// average): between one thread and every core, and it names what it measured.
+BOOST_AUTO_TEST_CASE(automatic_compute_threads_count_the_free_cores) {
+  const int cores = omp_get_num_procs();
+  const double busy = detail::busy_cores(cores, std::chrono::milliseconds(50));
+  BOOST_TEST((busy == -1.0 || (busy >= 0.0 && busy <= cores)), "busy cores " << busy);
+  const int saved = omp_get_max_threads();
+  const int chosen = set_onednn_compute_threads(0);
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+    BOOST_TEST(chosen >= 1);
+    BOOST_TEST(chosen <= cores);
+    BOOST_TEST(omp_get_max_threads() == chosen);
+  } else {
+    BOOST_TEST(chosen == 0);  // the environment decides
+  }
+  BOOST_TEST(set_onednn_compute_threads(1) == 1);
+  omp_set_num_threads(saved);
 }
 
 BOOST_AUTO_TEST_CASE(options_are_checked) { BOOST_CHECK_THROW(onednn_backend({.small_gemm_rows = -1}), config_error); }

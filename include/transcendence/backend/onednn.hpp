@@ -12,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +24,7 @@
 #include <new>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "transcendence/backend/concepts.hpp"
@@ -69,11 +71,40 @@ struct onednn_options {
   std::int64_t small_gemm_rows = 16;
 };
 
+namespace detail {
+
+/// Cores that other work keeps busy now: the non-idle share of every CPU in /proc/stat over
+/// @p window, while the calling thread sleeps. Negative when /proc/stat cannot be read.
+inline double busy_cores(int cores, std::chrono::milliseconds window) {
+  const auto sample = [](unsigned long long& idle, unsigned long long& total) {
+    std::FILE* f = std::fopen("/proc/stat", "r");
+    if (f == nullptr) return false;
+    std::array<unsigned long long, 8> v{};  // user nice system idle iowait irq softirq steal (guest is inside user)
+    const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                              &v[6], &v[7]);
+    std::fclose(f);
+    if (n < 4) return false;
+    idle = v[3] + v[4];
+    total = 0;
+    for (int i = 0; i < n; ++i) total += v[static_cast<std::size_t>(i)];
+    return true;
+  };
+  unsigned long long idle0 = 0, total0 = 0, idle1 = 0, total1 = 0;
+  if (!sample(idle0, total0)) return -1.0;
+  std::this_thread::sleep_for(window);
+  if (!sample(idle1, total1) || total1 <= total0) return -1.0;
+  const double idle_share = static_cast<double>(idle1 - idle0) / static_cast<double>(total1 - total0);
+  return std::clamp(1.0 - idle_share, 0.0, 1.0) * cores;
+}
+
+}  // namespace detail
+
 /// @brief Sets the OpenMP threads oneDNN computes with: @p requested when positive; otherwise, unless
-/// `OMP_NUM_THREADS` decides, every core — or one thread when the load average exceeds the core
-/// count, because an OpenMP team that waits at every barrier for a descheduled thread then runs an
-/// order of magnitude slower than one thread (measured: 727 tokens/s with 2 threads on a busy
-/// 2-core machine where one thread trains at several thousand).
+/// `OMP_NUM_THREADS` decides, one per core that other work leaves free, measured over 0.2 s when
+/// called (at least one). An OpenMP team that waits at every barrier for a descheduled thread runs
+/// an order of magnitude slower than one thread (measured: 727 tokens/s with 2 threads on a busy
+/// 2-core machine where one thread trains at several thousand). The load average, used before,
+/// remembers the last minute: right after a build it chose one thread on an idle machine.
 /// @param requested threads (0: automatic).
 /// @return the threads set (0 when `OMP_NUM_THREADS` decides).
 inline int set_onednn_compute_threads(int requested) {
@@ -81,14 +112,13 @@ inline int set_onednn_compute_threads(int requested) {
   if (threads <= 0) {
     if (std::getenv("OMP_NUM_THREADS")) return 0;
     const int cores = omp_get_num_procs();
-    double load = 0.0;
-    if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
-      if (std::fscanf(f, "%lf", &load) != 1) load = 0.0;
-      std::fclose(f);
-    }
-    threads = load > cores ? 1 : cores;
-    std::fprintf(stderr, "compute threads: %d (load average %.1f on %d cores; --compute-threads overrides)\n", threads, load,
-                 cores);
+    const double busy = detail::busy_cores(cores, std::chrono::milliseconds(200));
+    threads = busy < 0 ? cores : std::clamp(cores - static_cast<int>(std::lround(busy)), 1, cores);
+    if (busy < 0)
+      std::fprintf(stderr, "compute threads: %d (/proc/stat unreadable: every core; --compute-threads overrides)\n", threads);
+    else
+      std::fprintf(stderr, "compute threads: %d (other work busy on %.1f of %d cores; --compute-threads overrides)\n", threads,
+                   busy, cores);
   }
   omp_set_num_threads(threads);
   return threads;
