@@ -494,15 +494,7 @@ class onednn_backend {
       src = ws;
       weights = wb;
     }
-    e.src.set_data_handle(const_cast<void*>(src));
-    e.weights.set_data_handle(const_cast<void*>(weights));
-    e.dst.set_data_handle(c);
-    if (e.scratchpad_bytes != 0) e.scratchpad.set_data_handle(scratchpad(e.scratchpad_bytes));
-    e.primitive.execute(m_stream, {{DNNL_ARG_SRC, e.src},
-                                   {DNNL_ARG_WEIGHTS, e.weights},
-                                   {DNNL_ARG_DST, e.dst},
-                                   {DNNL_ARG_SCRATCHPAD, e.scratchpad}});
-    m_stream.wait();
+    execute(e, src, weights, c);
   }
 
   /// @brief Copies op(W) into @p w in the layout (and, under bf16 precision, the format) that
@@ -589,15 +581,7 @@ class onednn_backend {
       src = ws;
     }
     const detail::onednn_thread_limit serial(m * k * n < detail::onednn_serial_macs);
-    e.src.set_data_handle(const_cast<void*>(src));
-    e.weights.set_data_handle(w.m_memory.get_data_handle());
-    e.dst.set_data_handle(c);
-    if (e.scratchpad_bytes != 0) e.scratchpad.set_data_handle(scratchpad(e.scratchpad_bytes));
-    e.primitive.execute(m_stream, {{DNNL_ARG_SRC, e.src},
-                                   {DNNL_ARG_WEIGHTS, e.weights},
-                                   {DNNL_ARG_DST, e.dst},
-                                   {DNNL_ARG_SCRATCHPAD, e.scratchpad}});
-    m_stream.wait();
+    execute(e, src, w.m_memory.get_data_handle(), c);
   }
 
   /// @brief y += x. @param y accumulator. @param x addend. @param n elements.
@@ -1154,6 +1138,19 @@ class onednn_backend {
       e.bf16 = false;
     }
     return m_gemm_cache.emplace(key, std::move(e)).first->second;
+  }
+
+  // Runs a cached matmul primitive on operands already in its formats.
+  void execute(detail::onednn_gemm_entry& e, const void* src, const void* weights, float* c) {
+    e.src.set_data_handle(const_cast<void*>(src));
+    e.weights.set_data_handle(const_cast<void*>(weights));
+    e.dst.set_data_handle(c);
+    if (e.scratchpad_bytes != 0) e.scratchpad.set_data_handle(scratchpad(e.scratchpad_bytes));
+    e.primitive.execute(m_stream, {{DNNL_ARG_SRC, e.src},
+                                   {DNNL_ARG_WEIGHTS, e.weights},
+                                   {DNNL_ARG_DST, e.dst},
+                                   {DNNL_ARG_SCRATCHPAD, e.scratchpad}});
+    m_stream.wait();
   }
 
   // One primitive per (rows, k, n, format) over the prepared layout, given explicitly so that
