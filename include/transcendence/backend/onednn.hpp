@@ -511,12 +511,10 @@ class onednn_backend {
       throw config_error("onednn_backend::prepare_weights: need positive dimensions and weights (k " + std::to_string(k) +
                          ", n " + std::to_string(n) + ")");
     const bool bf16 = m_options.precision == onednn_precision::bf16;
-    w.m_source = weights;
     if (w.m_k != k || w.m_n != n || w.m_trans != trans || w.m_bf16 != bf16 || (!w.m_fallback && !w.m_memory)) {
       using dt = dnnl::memory::data_type;
       using dims = dnnl::memory::dims;
       w = prepared_weights_type{};
-      w.m_source = weights;
       w.m_k = k, w.m_n = n, w.m_trans = trans, w.m_bf16 = bf16;
       const dt type = bf16 ? dt::bf16 : dt::f32;
       try {
@@ -526,23 +524,19 @@ class onednn_backend {
         const dnnl::matmul::primitive_desc pd(
             dnnl::matmul::desc(dnnl::memory::desc({1, k}, type, dims{k, 1}), any, dnnl::memory::desc({1, n}, dt::f32, dims{n, 1})),
             m_engine);
-        if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) {
-          w.m_fallback = true;
-          return;
+        if (std::string(pd.impl_info_str()).find("ref") == std::string::npos) {
+          w.m_md = pd.weights_desc();
+          w.m_memory = dnnl::memory(w.m_md, m_engine);
+          const dnnl::memory::desc stored({k, n}, dt::f32, trans ? dims{1, k} : dims{n, 1});
+          w.m_source_memory = dnnl::memory(stored, m_engine, DNNL_MEMORY_NONE);
+          w.m_reorder = dnnl::reorder(w.m_source_memory, w.m_memory);
         }
-        w.m_md = pd.weights_desc();
-        w.m_memory = dnnl::memory(w.m_md, m_engine);
-        const dnnl::memory::desc stored({k, n}, dt::f32, trans ? dims{1, k} : dims{n, 1});
-        w.m_source_memory = dnnl::memory(stored, m_engine, DNNL_MEMORY_NONE);
-        w.m_reorder = dnnl::reorder(w.m_source_memory, w.m_memory);
       } catch (const dnnl::error&) {
-        w = prepared_weights_type{};
-        w.m_source = weights;
-        w.m_k = k, w.m_n = n, w.m_trans = trans, w.m_bf16 = bf16;
-        w.m_fallback = true;
-        return;
+        w.m_memory = dnnl::memory();
       }
+      w.m_fallback = !w.m_memory;  // only oneDNN's reference matmul, or none: plain gemm on the source
     }
+    w.m_source = weights;
     if (w.m_fallback) return;
     w.m_source_memory.set_data_handle(const_cast<float*>(weights));
     const detail::onednn_thread_limit serial(k * n < detail::onednn_serial_macs);
@@ -563,25 +557,20 @@ class onednn_backend {
     if (m < 0) throw config_error("onednn_backend::gemm_prepared: negative row count");
     if (m == 0) return;
     const std::int64_t k = w.m_k, n = w.m_n;
-    if (w.m_fallback) {
+    detail::onednn_gemm_entry* e = w.m_fallback ? nullptr : &prepared_entry(m, w);
+    if (e == nullptr || e->use_sgemm) {  // no fast primitive on the prepared layout: the weights as stored
       gemm(gemm_desc{.trans_b = w.m_trans, .m = m, .n = n, .k = k, .lda = k, .ldb = w.m_trans ? k : n, .ldc = n}, a,
            w.m_source, c);
       return;
     }
-    auto& e = prepared_entry(m, w);
-    if (e.use_sgemm) {  // oneDNN would not run this row count on the prepared layout
-      gemm(gemm_desc{.trans_b = w.m_trans, .m = m, .n = n, .k = k, .lda = k, .ldb = w.m_trans ? k : n, .ldc = n}, a,
-           w.m_source, c);
-      return;
-    }
+    const detail::onednn_thread_limit serial(m * k * n < detail::onednn_serial_macs);
     const void* src = a;
     if (w.m_bf16) {
       std::uint16_t* ws = bf16_workspace(static_cast<std::size_t>(m * k));
-      for (std::int64_t i = 0; i < m * k; ++i) ws[i] = to_bfloat16(a[i]);
+      pack_bf16(a, ws, 1, m, k, k, 0);
       src = ws;
     }
-    const detail::onednn_thread_limit serial(m * k * n < detail::onednn_serial_macs);
-    execute(e, src, w.m_memory.get_data_handle(), c);
+    execute(*e, src, w.m_memory.get_data_handle(), c);
   }
 
   /// @brief y += x. @param y accumulator. @param x addend. @param n elements.
@@ -1125,12 +1114,7 @@ class onednn_backend {
         e.use_sgemm = true;
         e.bf16 = false;
       } else {
-        e.primitive = dnnl::matmul(pd);
-        e.src = dnnl::memory(a_md, m_engine, DNNL_MEMORY_NONE);
-        e.weights = dnnl::memory(b_md, m_engine, DNNL_MEMORY_NONE);
-        e.dst = dnnl::memory(c_md, m_engine, DNNL_MEMORY_NONE);
-        e.scratchpad_bytes = pd.scratchpad_desc().get_size();
-        e.scratchpad = dnnl::memory(pd.scratchpad_desc(), m_engine, DNNL_MEMORY_NONE);
+        set_primitive(e, pd, a_md, b_md, c_md);
       }
     } catch (const dnnl::error& err) {
       e.implementation = std::string("unsupported: ") + err.what();
@@ -1138,6 +1122,17 @@ class onednn_backend {
       e.bf16 = false;
     }
     return m_gemm_cache.emplace(key, std::move(e)).first->second;
+  }
+
+  // Makes the entry's primitive and its (handle-less) memory objects from a descriptor.
+  void set_primitive(detail::onednn_gemm_entry& e, const dnnl::matmul::primitive_desc& pd, const dnnl::memory::desc& a_md,
+                     const dnnl::memory::desc& b_md, const dnnl::memory::desc& c_md) {
+    e.primitive = dnnl::matmul(pd);
+    e.src = dnnl::memory(a_md, m_engine, DNNL_MEMORY_NONE);
+    e.weights = dnnl::memory(b_md, m_engine, DNNL_MEMORY_NONE);
+    e.dst = dnnl::memory(c_md, m_engine, DNNL_MEMORY_NONE);
+    e.scratchpad_bytes = pd.scratchpad_desc().get_size();
+    e.scratchpad = dnnl::memory(pd.scratchpad_desc(), m_engine, DNNL_MEMORY_NONE);
   }
 
   // Runs a cached matmul primitive on operands already in its formats.
@@ -1172,12 +1167,7 @@ class onednn_backend {
       if (e.implementation.find("ref") != std::string::npos || pd.weights_desc() != w.m_md) {
         e.use_sgemm = true;
       } else {
-        e.primitive = dnnl::matmul(pd);
-        e.src = dnnl::memory(a_md, m_engine, DNNL_MEMORY_NONE);
-        e.weights = dnnl::memory(w.m_md, m_engine, DNNL_MEMORY_NONE);
-        e.dst = dnnl::memory(c_md, m_engine, DNNL_MEMORY_NONE);
-        e.scratchpad_bytes = pd.scratchpad_desc().get_size();
-        e.scratchpad = dnnl::memory(pd.scratchpad_desc(), m_engine, DNNL_MEMORY_NONE);
+        set_primitive(e, pd, a_md, w.m_md, c_md);
       }
     } catch (const dnnl::error& err) {
       e.implementation = std::string("unsupported: ") + err.what();

@@ -264,8 +264,8 @@ class gpt_kv_cache {
     const bool prepared = m_use_prepared && m < prepared_rows;
     if (prepared && m_prepared_version != m_model->parameter_version()) refresh_prepared();
     // y = x·W for the i-th weight matrix (4 per layer in order qkv, attention out, fc, mlp out).
-    const auto linear = [&](const float* in, std::size_t i, std::int64_t offset, float* y, std::int64_t k, std::int64_t n) {
-      (void)i;
+    const auto linear = [&](const float* in, [[maybe_unused]] std::size_t i, std::int64_t offset, float* y, std::int64_t k,
+                            std::int64_t n) {
       if constexpr (backend_prepared_weights<B>) {
         if (prepared) return b.gemm_prepared(in, std::as_const(m_prepared[i]), y, m);
       }
