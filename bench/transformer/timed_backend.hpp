@@ -46,6 +46,8 @@ class timed_backend {
   void upload(buffer_type& b, std::span<const float> h) { m_inner->upload(b, h); }
   /// @brief See backend_memory. @param b buffer. @param h host.
   void download(const buffer_type& b, std::span<float> h) { m_inner->download(b, h); }
+  /// @brief See backend_memory. @param b buffer. @param offset first element. @param h host.
+  void download_range(const buffer_type& b, std::size_t offset, std::span<float> h) { m_inner->download_range(b, offset, h); }
   /// @brief See backend_memory. @param b buffer. @param h host.
   void upload(index_buffer_type& b, std::span<const token_id> h) { m_inner->upload(b, h); }
   /// @brief See backend_memory. @param b buffer. @param h host.

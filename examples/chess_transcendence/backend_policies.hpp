@@ -71,15 +71,13 @@ backend_policies policies_on(const T& tok, const sampler_choice& s, std::functio
     p.table1 = [facts](const model_weights& w, std::span<const analysed_position> positions, std::span<const double> taus,
                        const std::string& label) {
       B be;
-      gpt_model<B> model(be, w.config, 0);
-      model.set_parameters(w.parameters);
+      gpt_model<B> model(be, w.config, std::span<const float>(w.parameters));
       return table1_of_model(model, positions, taus, w.config.feature_vocab > 0, label, facts);
     };
     p.logits = [facts](const model_weights& w, std::span<const std::vector<move>> games,
                   const std::function<void(std::size_t, std::span<const float>, std::size_t)>& each) {
       B be;
-      gpt_model<B> model(be, w.config, 0);
-      model.set_parameters(w.parameters);
+      gpt_model<B> model(be, w.config, std::span<const float>(w.parameters));
       std::vector<float> rows;
       const auto keep = static_cast<std::size_t>(w.config.context) - 1;
       for (std::size_t g = 0; g < games.size(); ++g) {
@@ -91,8 +89,7 @@ backend_policies policies_on(const T& tok, const sampler_choice& s, std::functio
     p.hidden = [facts](const model_weights& w, std::span<const std::vector<move>> games,
                   const std::function<void(std::size_t, std::span<const float>, std::size_t)>& each) {
       B be;
-      gpt_model<B> model(be, w.config, 0);
-      model.set_parameters(w.parameters);
+      gpt_model<B> model(be, w.config, std::span<const float>(w.parameters));
       std::vector<float> logits, rows;
       const auto keep = static_cast<std::size_t>(w.config.context) - 1;
       const auto d = static_cast<std::size_t>(w.config.d_model);

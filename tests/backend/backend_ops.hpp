@@ -550,6 +550,15 @@ void buffers_move_and_free() {
   std::vector<float> host(3, 1.0F);
   b.download(moved, host);
   BOOST_TEST((host == std::vector<float>(3, 0.0F)));
+  // Part of a buffer: the elements asked for, nothing around them; a part outside is refused.
+  auto part = b.allocate(6);
+  b.upload(part, std::vector<float>{1, 2, 3, 4, 5, 6});
+  std::vector<float> two{-1.0F, -1.0F, -7.0F};
+  b.download_range(std::as_const(part), 3, std::span<float>(two).first(2));
+  BOOST_TEST((two == std::vector<float>{4, 5, -7.0F}));
+  b.download_range(std::as_const(part), 6, std::span<float>());
+  BOOST_CHECK_THROW(b.download_range(std::as_const(part), 5, std::span<float>(two).first(2)), transcendence::config_error);
+  BOOST_CHECK_THROW(b.download_range(std::as_const(part), 7, std::span<float>()), transcendence::config_error);
 }
 
 // ---- the whole model ---------------------------------------------------------------------------------

@@ -19,6 +19,9 @@ struct my_backend {
   void upload(buffer_type& buf, std::span<const float> host);
 #endif
   void download(const buffer_type& buf, std::span<float> host);
+#ifndef BREAK_download_range
+  void download_range(const buffer_type& buf, std::size_t offset, std::span<float> host);
+#endif
   void upload(index_buffer_type& buf, std::span<const token_id> host);
   void download(const index_buffer_type& buf, std::span<token_id> host);
   float* data(buffer_type& buf);

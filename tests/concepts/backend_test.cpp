@@ -17,6 +17,7 @@ struct memory_only {  // has the memory half but no ops
   index_buffer_type allocate_index(std::size_t) { return {}; }
   void upload(buffer_type&, std::span<const float>) {}
   void download(const buffer_type&, std::span<float>) {}
+  void download_range(const buffer_type&, std::size_t, std::span<float>) {}
   void upload(index_buffer_type&, std::span<const transcendence::token_id>) {}
   void download(const index_buffer_type&, std::span<transcendence::token_id>) {}
   float* data(buffer_type&) { return nullptr; }

@@ -140,6 +140,28 @@ BOOST_AUTO_TEST_CASE(init_statistics) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_model_made_from_parameters_holds_them_and_computes_the_same_logits) {
+  reference_backend be;
+  const gpt_config c{.vocab_size = 16, .context = 8, .n_layer = 2, .n_head = 2, .d_model = 8};
+  model_t trained(be, c, 11);
+  std::vector<float> p(static_cast<std::size_t>(trained.parameter_count()));
+  trained.get_parameters(p);
+  model_t loaded(be, c, std::span<const float>(p));
+  std::vector<float> q(p.size());
+  loaded.get_parameters(q);
+  BOOST_TEST(q == p, boost::test_tools::per_element());
+  BOOST_TEST(loaded.parameter_version() != trained.parameter_version());
+  const std::vector<token_id> in{1, 5, 9, 2}, tgt{5, 9, 2, 3};
+  const token_batch batch{.batch = 1, .length = 4, .inputs = in, .targets = tgt};
+  BOOST_TEST(loaded.forward(batch) == trained.forward(batch));
+  std::vector<float> la(4 * 16), lb(4 * 16);
+  loaded.get_logits(la);
+  trained.get_logits(lb);
+  BOOST_TEST(la == lb, boost::test_tools::per_element());
+  p.pop_back();
+  BOOST_CHECK_THROW(model_t(be, c, std::span<const float>(p)), config_error);
+}
+
 BOOST_AUTO_TEST_CASE(bad_batches_are_rejected) {
   reference_backend be;
   model_t m(be, {.vocab_size = 8, .context = 4, .n_layer = 1, .n_head = 1, .d_model = 4}, 1);

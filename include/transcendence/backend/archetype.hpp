@@ -33,6 +33,9 @@ struct backend_archetype {
   void upload(buffer_type& buf, std::span<const float> host);
   /// @brief Device to host. @param buf source. @param host destination of the same size.
   void download(const buffer_type& buf, std::span<float> host);
+  /// @brief Device to host, part of a buffer. @param buf source. @param offset first element.
+  /// @param host destination of the part's size.
+  void download_range(const buffer_type& buf, std::size_t offset, std::span<float> host);
   /// @brief Host to device. @param buf destination. @param host source of the same size.
   void upload(index_buffer_type& buf, std::span<const token_id> host);
   /// @brief Device to host. @param buf source. @param host destination of the same size.

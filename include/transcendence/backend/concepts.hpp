@@ -72,6 +72,9 @@ struct adamw_desc {
 /// - `b.allocate(n)`, `b.allocate_index(n)`: zero-filled buffers of n elements.
 /// - `b.upload(buf, host)`, `b.download(buf, host)`: copies between host spans and buffers of the
 ///   same size.
+/// - `b.download_range(buf, offset, host)`: copies the buffer's elements [offset, offset +
+///   host.size()) to host (decoding reads the few rows of logits it computed, not the buffer's
+///   capacity).
 /// - `b.data(buf)` → device pointer (`float*`, `const float*`, `const token_id*`) usable by the ops.
 /// - `b.synchronize()`: returns when all queued work is done (a no-op on synchronous CPU backends).
 template <class B>
@@ -89,6 +92,7 @@ concept backend_memory = requires(B& b, typename B::buffer_type& buf, const type
   { b.allocate_index(n) } -> std::same_as<typename B::index_buffer_type>;
   { b.upload(buf, host_in) } -> std::same_as<void>;
   { b.download(cbuf, host_out) } -> std::same_as<void>;
+  { b.download_range(cbuf, n, host_out) } -> std::same_as<void>;
   { b.upload(ibuf, ids_in) } -> std::same_as<void>;
   { b.download(cibuf, ids_out) } -> std::same_as<void>;
   { b.data(buf) } -> std::same_as<float*>;

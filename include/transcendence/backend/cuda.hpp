@@ -269,6 +269,19 @@ class cuda_backend {
   /// @brief Copies a buffer to host floats of the same size, after the queued ops.
   /// @param buf source. @param host destination.
   void download(const buffer_type& buf, std::span<float> host) { copy_out(buf, host); }
+  /// @brief Copies part of a buffer to host floats, after the queued ops.
+  /// @param buf source. @param offset the part's first element. @param host destination, of the part's size.
+  void download_range(const buffer_type& buf, std::size_t offset, std::span<float> host) {
+    if (offset > buf.size() || host.size() > buf.size() - offset)
+      throw config_error("cuda_backend::download_range: elements [" + std::to_string(offset) + ", " +
+                         std::to_string(offset) + " + " + std::to_string(host.size()) + ") outside a buffer of " +
+                         std::to_string(buf.size()));
+    if (!host.empty())
+      detail::cuda_check(cudaMemcpyAsync(host.data(), buf.m_data + offset, host.size_bytes(), cudaMemcpyDeviceToHost,
+                                         m_stream),
+                         "cudaMemcpyAsync (download_range)");
+    synchronize();
+  }
   /// @brief Copies host ids into a buffer of the same size (returns when the copy is done).
   /// @param buf destination. @param host source.
   void upload(index_buffer_type& buf, std::span<const token_id> host) { copy_in(buf, host); }

@@ -437,6 +437,12 @@ class onednn_backend {
     check_size("download", buf.size(), host.size());
     std::copy(buf.m_data.get(), buf.m_data.get() + buf.size(), host.begin());
   }
+  /// @brief Copies part of a buffer to host floats.
+  /// @param buf source. @param offset the part's first element. @param host destination, of the part's size.
+  void download_range(const buffer_type& buf, std::size_t offset, std::span<float> host) {
+    check_range("download_range", buf.size(), offset, host.size());
+    std::copy_n(buf.m_data.get() + offset, host.size(), host.begin());
+  }
   /// @brief Copies host ids into a buffer of the same size.
   /// @param buf destination. @param host source.
   void upload(index_buffer_type& buf, std::span<const token_id> host) {
@@ -968,6 +974,12 @@ class onednn_backend {
     if (buffer != host)
       throw config_error(std::string("onednn_backend::") + op + ": buffer holds " + std::to_string(buffer) +
                          " elements, host span " + std::to_string(host));
+  }
+  static void check_range(const char* op, std::size_t buffer, std::size_t offset, std::size_t count) {
+    if (offset > buffer || count > buffer - offset)
+      throw config_error(std::string("onednn_backend::") + op + ": elements [" + std::to_string(offset) + ", " +
+                         std::to_string(offset) + " + " + std::to_string(count) + ") outside a buffer of " +
+                         std::to_string(buffer));
   }
   static void check_count(const char* op, std::int64_t n) {
     if (n < 0) throw config_error(std::string("onednn_backend::") + op + ": negative size " + std::to_string(n));

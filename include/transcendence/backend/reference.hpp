@@ -78,6 +78,16 @@ class reference_backend {
     if (buf.values.size() != host.size()) size_mismatch("download", buf.values.size(), host.size());
     std::copy(buf.values.begin(), buf.values.end(), host.begin());
   }
+  /// @brief Part of a buffer to host.
+  /// @param buf source.
+  /// @param offset the part's first element.
+  /// @param host destination, of the part's size.
+  /// @throws config_error when the part does not lie inside the buffer.
+  void download_range(const buffer_type& buf, std::size_t offset, std::span<float> host) {
+    if (offset > buf.values.size() || host.size() > buf.values.size() - offset)
+      range_outside("download_range", buf.values.size(), offset, host.size());
+    std::copy_n(buf.values.begin() + static_cast<std::ptrdiff_t>(offset), host.size(), host.begin());
+  }
   /// @brief Host to index buffer.
   /// @param buf destination.
   /// @param host source, of the buffer's size.
@@ -472,6 +482,11 @@ class reference_backend {
   [[noreturn]] static void size_mismatch(const char* op, std::size_t buffer, std::size_t host) {
     throw config_error(std::string("reference_backend::") + op + ": buffer has " + std::to_string(buffer) +
                          " elements, host span " + std::to_string(host));
+  }
+  [[noreturn]] static void range_outside(const char* op, std::size_t buffer, std::size_t offset, std::size_t count) {
+    throw config_error(std::string("reference_backend::") + op + ": elements [" + std::to_string(offset) + ", " +
+                       std::to_string(offset) + " + " + std::to_string(count) + ") outside a buffer of " +
+                       std::to_string(buffer));
   }
   static void check_id(const char* op, token_id id) {
     if (id < 0) throw config_error(std::string("reference_backend::") + op + ": negative id " + std::to_string(id));

@@ -104,10 +104,10 @@ class model_player : public basic_player<G> {
       throw config_error("model_player: the model has a candidate head that this tokenizer does not feed");
     }
     m_backend = make_backend ? make_backend() : std::make_unique<B>();
-    m_model = std::make_unique<gpt_model<B>>(*m_backend, c, 0);
-    if (m_weights->parameters.size() != static_cast<std::size_t>(m_model->parameter_count()))
+    c.validate();
+    if (m_weights->parameters.size() != static_cast<std::size_t>(gpt_layout::of(c).total))
       throw config_error("model_player: the weights do not fit the configuration");
-    m_model->set_parameters(m_weights->parameters);
+    m_model = std::make_unique<gpt_model<B>>(*m_backend, c, std::span<const float>(m_weights->parameters));
     m_cache = std::make_unique<gpt_kv_cache<B>>(*m_model, 1);
     m_logits.assign(static_cast<std::size_t>(c.context * c.vocab_size), 0.0F);
   }

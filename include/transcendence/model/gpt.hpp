@@ -199,6 +199,22 @@ class gpt_model {
     initialize(seed, init_std);
   }
 
+  /// @brief Creates a model holding given parameters (a trained model to decode with: nothing is
+  /// drawn and initialised only to be overwritten).
+  /// @param b the backend; it must outlive the model.
+  /// @param config the shapes.
+  /// @param parameters @ref parameter_count floats in the layout of @p config.
+  /// @throws config_error on an invalid configuration or a parameter count that does not fit it.
+  gpt_model(B& b, const gpt_config& config, std::span<const float> parameters)
+      : m_b(&b), m_config(config), m_layout((config.validate(), gpt_layout::of(config))) {
+    if (parameters.size() != static_cast<std::size_t>(m_layout.total))
+      throw config_error("gpt_model: " + std::to_string(parameters.size()) + " parameters for a configuration of " +
+                         std::to_string(m_layout.total));
+    m_params = b.allocate(static_cast<std::size_t>(m_layout.total));
+    m_grads = b.allocate(static_cast<std::size_t>(m_layout.total));
+    set_parameters(parameters);
+  }
+
   gpt_model(const gpt_model&) = delete;             ///< Owns device buffers: not copyable.
   gpt_model& operator=(const gpt_model&) = delete;  ///< Not copyable.
   gpt_model(gpt_model&&) noexcept = default;        ///< Movable.
@@ -363,8 +379,7 @@ class gpt_model {
   void get_logits(std::span<float> out) {
     const auto count = static_cast<std::size_t>(m_batch * m_length * m_config.vocab_size);
     if (out.size() < count) throw config_error("gpt_model::get_logits: output span too small");
-    m_b->download(m_ws.logits, m_host_logits);
-    std::copy_n(m_host_logits.begin(), count, out.begin());
+    m_b->download_range(m_ws.logits, 0, out.first(count));
   }
 
   /// @brief Copies the final hidden states of the last forward to the host: the last layer norm's
@@ -374,9 +389,7 @@ class gpt_model {
   void get_hidden(std::span<float> out) {
     const auto count = static_cast<std::size_t>(m_batch * m_length * m_config.d_model);
     if (out.size() < count) throw config_error("gpt_model::get_hidden: output span too small");
-    m_host_hidden.resize(m_host_losses.size() * static_cast<std::size_t>(m_config.d_model));  // the buffer's capacity
-    m_b->download(m_ws.lnf_out, m_host_hidden);
-    std::copy_n(m_host_hidden.begin(), count, out.begin());
+    m_b->download_range(m_ws.lnf_out, 0, out.first(count));
   }
 
  private:
@@ -440,7 +453,6 @@ class gpt_model {
     m_host_targets.assign(z(n), -1);
     m_host_feature_offsets.assign(z(n + 1), 0);
     m_host_losses.assign(z(n), 0.0F);
-    m_host_logits.assign(z(n * m_config.vocab_size), 0.0F);
   }
 
   // Copies the batch into the fixed-size host staging vectors (the backend uploads whole buffers).
@@ -601,7 +613,7 @@ class gpt_model {
   bool m_has_candidates = false;
   detail::candidate_head<B> m_head;
   std::vector<token_id> m_host_tokens, m_host_targets, m_host_feature_ids, m_host_feature_offsets;
-  std::vector<float> m_host_losses, m_host_logits, m_host_hidden;
+  std::vector<float> m_host_losses;
 };
 
 }  // namespace transcendence

@@ -104,7 +104,6 @@ class gpt_kv_cache {
       m_host_feature_ids.assign(z(r * 256), 0);
       m_feature_ids = b.allocate_index(m_host_feature_ids.size());
     }
-    m_host_logits.assign(z(r * c.vocab_size), 0.0F);
     m_lengths.assign(z(slots), 0);
     m_seen.assign(z(slots), 0);
     m_groups.reserve(z(slots));
@@ -332,8 +331,7 @@ class gpt_kv_cache {
       m_head.stage(b, candidates, m, c.vocab_size, c.candidate_vocab);
       m_head.forward(b, h_buf, p + L.wce, b.data(m_logits), d);
     }
-    b.download(m_logits, m_host_logits);
-    std::copy_n(m_host_logits.begin(), m * c.vocab_size, logits.begin());
+    b.download_range(m_logits, 0, logits.first(static_cast<std::size_t>(m * c.vocab_size)));
   }
 
   // Copies the weights into the backend's prepared form (the model's current version).
@@ -378,7 +376,6 @@ class gpt_kv_cache {
   typename B::buffer_type m_x, m_h, m_mid, m_att, m_qkv, m_fc, m_fc_act, m_mean, m_rstd, m_scores, m_probs, m_logits;
   typename B::index_buffer_type m_tokens, m_feature_ids, m_feature_offsets;
   std::vector<token_id> m_host_tokens, m_host_feature_ids, m_host_feature_offsets;
-  std::vector<float> m_host_logits;
   std::vector<std::int64_t> m_lengths;
   std::vector<char> m_seen;
   std::vector<group> m_groups;
