@@ -216,6 +216,99 @@ BOOST_AUTO_TEST_CASE(candidate_head_matches_full_recomputation) {
   BOOST_TEST(plain[0] != want[0]);  // token 0 is a candidate of position 0: the head changed it
 }
 
+// Many games at once, each with its own number of new moves (a lockstep arena's call): the same
+// logits as each sequence's full forward pass, candidates included; a failed call changes nothing.
+BOOST_AUTO_TEST_CASE(append_many_feeds_each_slot_its_own_count) {
+  reference_backend be;
+  gpt_config c{.vocab_size = 11, .context = 12, .n_layer = 2, .n_head = 2, .d_model = 16, .feature_vocab = 9,
+               .candidate_vocab = 5};
+  model_t m(be, c, 29, 0.2F);
+  const auto v = static_cast<std::size_t>(c.vocab_size);
+  rng gen(13);
+  const std::size_t n_seq = 3;
+  std::vector<sequence> seqs;
+  std::vector<candidate_lists> cands(n_seq);
+  std::vector<std::vector<float>> want, got;
+  for (std::size_t i = 0; i < n_seq; ++i) {
+    seqs.push_back(random_sequence(gen, 12, c));
+    for (std::size_t p = 0; p < 12; ++p) {
+      for (token_id t = static_cast<token_id>((p + i) % 3); t < 11; t += 3)
+        cands[i].add(t, std::vector<feature_id>{static_cast<feature_id>(gen.below(5)), static_cast<feature_id>(gen.below(5))});
+      cands[i].end_position();
+    }
+    m.forward({.batch = 1, .length = 12, .inputs = seqs[i].tokens, .feature_ids = seqs[i].fids,
+               .feature_offsets = seqs[i].offsets, .candidates = cands[i].view()});
+    want.emplace_back(12 * v);
+    m.get_logits(want.back());
+    got.emplace_back(12 * v);
+  }
+  cache_t cache(m, static_cast<std::int64_t>(n_seq));
+  std::vector<std::int64_t> slots, counts;
+  std::vector<token_id> tokens;
+  std::vector<feature_id> fids;
+  std::vector<std::uint64_t> offsets;
+  candidate_lists batch;
+  std::vector<float> out;
+  for (int round = 0; round < 20; ++round) {
+    slots.clear();
+    counts.clear();
+    tokens.clear();
+    fids.clear();
+    offsets.assign(1, 0);
+    batch.clear();
+    for (std::size_t k = 0; k < n_seq; ++k) {
+      const std::size_t i = (k + static_cast<std::size_t>(round)) % n_seq;
+      const auto pos = static_cast<std::size_t>(cache.length(static_cast<std::int64_t>(i)));
+      const std::size_t n = std::min<std::size_t>(12 - pos, 1 + gen.below(3));
+      if (n == 0 || gen.below(4) == 0) continue;
+      slots.push_back(static_cast<std::int64_t>(i));
+      counts.push_back(static_cast<std::int64_t>(n));
+      for (std::size_t p = pos; p < pos + n; ++p) {
+        tokens.push_back(seqs[i].tokens[p]);
+        const auto f = seqs[i].features(p, 1);
+        fids.insert(fids.end(), f.ids.begin(), f.ids.end());
+        offsets.push_back(fids.size());
+        const candidate_csr one = cands[i].view().slice(p, 1);
+        for (std::size_t j = 0; j < one.tokens.size(); ++j)
+          batch.add(one.tokens[j], one.feature_ids.subspan(one.feature_offsets[j] - one.feature_offsets[0],
+                                                           one.feature_offsets[j + 1] - one.feature_offsets[j]));
+        batch.end_position();
+      }
+    }
+    if (slots.empty()) continue;
+    out.assign(tokens.size() * v, 0.0F);
+    cache.append_many(slots, counts, tokens, out, {fids, offsets}, batch.view());
+    std::size_t row = 0;
+    for (std::size_t r = 0; r < slots.size(); ++r) {
+      const auto i = static_cast<std::size_t>(slots[r]);
+      const auto first = static_cast<std::size_t>(cache.length(slots[r]) - counts[r]);
+      std::copy_n(out.begin() + static_cast<std::ptrdiff_t>(row * v), static_cast<std::size_t>(counts[r]) * v,
+                  got[i].begin() + static_cast<std::ptrdiff_t>(first * v));
+      row += static_cast<std::size_t>(counts[r]);
+    }
+  }
+  for (std::size_t i = 0; i < n_seq; ++i) {
+    const auto len = static_cast<std::size_t>(cache.length(static_cast<std::int64_t>(i)));
+    BOOST_TEST(len > 3U);
+    expect_close(std::span(got[i]).first(len * v), std::span(want[i]).first(len * v), "append_many slot");
+  }
+  // Misuse: counts that do not add up, a zero count, a slot twice, more rows than the cache takes.
+  cache.reset();
+  const std::vector<std::int64_t> two_slots{0, 1}, twice{1, 1};
+  const std::vector<token_id> three{1, 2, 3};
+  std::vector<float> logits(3 * v);
+  BOOST_CHECK_THROW(cache.append_many(two_slots, std::vector<std::int64_t>{1, 1}, three, logits), config_error);
+  BOOST_CHECK_THROW(cache.append_many(two_slots, std::vector<std::int64_t>{3, 0}, three, logits), config_error);
+  BOOST_CHECK_THROW(cache.append_many(twice, std::vector<std::int64_t>{1, 2}, three, logits), config_error);
+  cache_t narrow(m, 2, 2);
+  BOOST_CHECK_THROW(narrow.append_many(two_slots, std::vector<std::int64_t>{1, 2}, three, logits), config_error);
+  BOOST_TEST(cache.length(0) == 0);
+  BOOST_TEST(cache.length(1) == 0);
+  cache.append_many(two_slots, std::vector<std::int64_t>{1, 2}, three, logits);
+  BOOST_TEST(cache.length(0) == 1);
+  BOOST_TEST(cache.length(1) == 2);
+}
+
 BOOST_AUTO_TEST_CASE(misuse_is_reported) {
   reference_backend be;
   auto m = make_model(be, false);

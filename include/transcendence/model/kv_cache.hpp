@@ -36,7 +36,8 @@ struct prepared_weights_of<B> {
 ///
 /// A slot holds up to `context` positions. @ref append feeds several tokens to one slot (a prompt)
 /// and returns the logits of each; @ref step feeds one token to each of several slots (many games
-/// at once) and returns one row of logits per slot. Logits equal those of a full
+/// at once) and returns one row of logits per slot; @ref append_many feeds each of several slots
+/// its own number of tokens in one pass. Logits equal those of a full
 /// @ref gpt_model::forward over the same prefix (up to float rounding). The cache reads the
 /// model's parameters at each call, so it stays valid while the model trains, but cached keys
 /// and values then describe the old weights: @ref reset the slots after an update.
@@ -197,38 +198,87 @@ class gpt_kv_cache {
   /// @throws config_error on repeated or bad slots, bad tokens, or a full context.
   void step(std::span<const std::int64_t> slots, std::span<const token_id> tokens, std::span<float> logits,
             const feature_csr& features = {}, const candidate_csr& candidates = {}) {
-    const auto& c = m_model->config();
-    const auto m = static_cast<std::int64_t>(slots.size());
     if (tokens.size() != slots.size()) throw config_error("gpt_kv_cache::step: one token per slot is required");
-    if (m > m_rows) throw config_error("gpt_kv_cache::step: more slots than the cache's row capacity");
-    if (static_cast<std::int64_t>(logits.size()) < m * c.vocab_size)
+    if (static_cast<std::int64_t>(logits.size()) < static_cast<std::int64_t>(slots.size()) * m_model->config().vocab_size)
       throw config_error("gpt_kv_cache::step: logits span too small");
-    validate_features(features, slots.size(), c.feature_vocab, "gpt_kv_cache::step");
-    validate_candidates(candidates, slots.size(), c.vocab_size, c.candidate_vocab, "gpt_kv_cache::step");
-    check_tokens(tokens);
-    m_groups.clear();
-    for (std::int64_t i = 0; i < m; ++i) {
-      const std::int64_t s = slots[static_cast<std::size_t>(i)];
-      check_slot(s);
-      if (m_seen[static_cast<std::size_t>(s)]) {
-        for (std::int64_t j = 0; j < i; ++j) m_seen[static_cast<std::size_t>(slots[static_cast<std::size_t>(j)])] = 0;
-        throw config_error("gpt_kv_cache::step: slot " + std::to_string(s) + " appears twice");
-      }
-      m_seen[static_cast<std::size_t>(s)] = 1;
-      m_groups.push_back({s, m_lengths[static_cast<std::size_t>(s)], 1, i});
+    stage_groups("gpt_kv_cache::step", slots, {}, tokens.size());
+    finish_call("gpt_kv_cache::step", tokens, logits, features, candidates);
+  }
+
+  /// @brief Feeds new tokens to several distinct slots in one pass, each slot at its own length
+  /// (many games, each with the moves played since its last call), and returns the logits after
+  /// every token.
+  /// @param slots the slots (distinct).
+  /// @param counts new tokens of each slot (each at least 1); @p tokens holds them slot after slot.
+  /// @param tokens the Σ counts new tokens.
+  /// @param logits Σ counts × vocab floats in the order of @p tokens, or empty when none are wanted.
+  /// @param features per-token features (Σ counts + 1 offsets), or empty.
+  /// @param candidates per-token candidates (Σ counts + 1 offsets), or empty.
+  /// @throws config_error on repeated or bad slots, a count below 1, counts that do not add up to
+  /// the tokens, more tokens than the cache's rows per call (`max_rows`), bad tokens or features,
+  /// or a slot whose context would overflow.
+  void append_many(std::span<const std::int64_t> slots, std::span<const std::int64_t> counts,
+                   std::span<const token_id> tokens, std::span<float> logits, const feature_csr& features = {},
+                   const candidate_csr& candidates = {}) {
+    if (counts.size() != slots.size()) throw config_error("gpt_kv_cache::append_many: one count per slot is required");
+    std::int64_t total = 0;
+    for (std::int64_t n : counts) {
+      if (n < 1) throw config_error("gpt_kv_cache::append_many: every slot needs at least one new token");
+      total += n;
     }
-    for (const auto& g : m_groups) m_seen[static_cast<std::size_t>(g.slot)] = 0;
-    for (const auto& g : m_groups)
-      if (g.start + 1 > c.context)
-        throw config_error("gpt_kv_cache::step: slot " + std::to_string(g.slot) + " is full (context " +
-                           std::to_string(c.context) + ")");
-    run(tokens, features, logits, candidates);
+    if (total != static_cast<std::int64_t>(tokens.size()))
+      throw config_error("gpt_kv_cache::append_many: the counts add up to " + std::to_string(total) + ", not to the " +
+                         std::to_string(tokens.size()) + " tokens given");
+    if (!logits.empty() && static_cast<std::int64_t>(logits.size()) < total * m_model->config().vocab_size)
+      throw config_error("gpt_kv_cache::append_many: logits span too small");
+    stage_groups("gpt_kv_cache::append_many", slots, counts, tokens.size());
+    finish_call("gpt_kv_cache::append_many", tokens, logits, features, candidates);
   }
 
  private:
   struct group {
     std::int64_t slot, start, count, row;  // `count` new positions of `slot` from `start`, at workspace row `row`
   };
+
+  // Fills m_groups with distinct slots, `counts[i]` rows each (1 when counts is empty), checking
+  // the slots, the row capacity and every slot's context.
+  void stage_groups(const char* who, std::span<const std::int64_t> slots, std::span<const std::int64_t> counts,
+                    std::size_t rows) {
+    const auto& c = m_model->config();
+    if (static_cast<std::int64_t>(rows) > m_rows)
+      throw config_error(std::string(who) + ": " + std::to_string(rows) + " rows, more than the cache's " +
+                         std::to_string(m_rows) + " per call");
+    m_groups.clear();
+    std::int64_t row = 0;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      const std::int64_t s = slots[i];
+      check_slot(s);
+      if (m_seen[static_cast<std::size_t>(s)]) {
+        for (std::size_t j = 0; j < i; ++j) m_seen[static_cast<std::size_t>(slots[j])] = 0;
+        throw config_error(std::string(who) + ": slot " + std::to_string(s) + " appears twice");
+      }
+      m_seen[static_cast<std::size_t>(s)] = 1;
+      const std::int64_t n = counts.empty() ? 1 : counts[i];
+      m_groups.push_back({s, m_lengths[static_cast<std::size_t>(s)], n, row});
+      row += n;
+    }
+    for (const auto& g : m_groups) m_seen[static_cast<std::size_t>(g.slot)] = 0;
+    for (const auto& g : m_groups)
+      if (g.start + g.count > c.context)
+        throw config_error(std::string(who) + ": slot " + std::to_string(g.slot) + " would hold " +
+                           std::to_string(g.start + g.count) + " positions, more than the context " +
+                           std::to_string(c.context));
+  }
+
+  // Checks the per-token inputs of the staged groups and runs them.
+  void finish_call(const char* who, std::span<const token_id> tokens, std::span<float> logits,
+                   const feature_csr& features, const candidate_csr& candidates) {
+    const auto& c = m_model->config();
+    validate_features(features, tokens.size(), c.feature_vocab, who);
+    validate_candidates(candidates, tokens.size(), c.vocab_size, c.candidate_vocab, who);
+    check_tokens(tokens);
+    run(tokens, features, logits, candidates);
+  }
 
   void check_tokens(std::span<const token_id> tokens) const {
     for (token_id t : tokens)
