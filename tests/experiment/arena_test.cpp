@@ -397,6 +397,110 @@ BOOST_AUTO_TEST_CASE(results_do_not_depend_on_the_thread_count) {
   }
 }
 
+namespace {
+
+// A uniform player that answers many episodes at once, one generator per slot reseeded from each
+// episode's seed: the same draws as uniform_player, so lockstep play must give the same games.
+class uniform_many : public batched_player<race_game> {
+ public:
+  uniform_many(std::string name, std::size_t slots, std::vector<std::size_t>* batches)
+      : m_name(std::move(name)), m_rng(slots), m_batches(batches) {}
+  std::string name() const override { return m_name; }
+  void new_episode(std::size_t slot, const episode_start& start) override { m_rng.at(slot).reseed(start.seed); }
+  void choose(std::span<const std::size_t> slots, std::span<const episode_view<race_game>> views,
+              std::span<action_choice<race_game>> out) override {
+    if (m_batches) m_batches->push_back(slots.size());
+    for (std::size_t i = 0; i < slots.size(); ++i)
+      out[i] = action_choice<race_game>::of(views[i].legal[static_cast<std::size_t>(m_rng.at(slots[i]).below(views[i].legal.size()))]);
+  }
+
+ private:
+  std::string m_name;
+  std::vector<rng> m_rng;
+  std::vector<std::size_t>* m_batches;
+};
+
+participant<race_game> uniform_both(const std::string& name, std::vector<std::size_t>* batches = nullptr) {
+  participant<race_game> p = uniform_player<race_game>::spec(name);
+  p.make_batched = [name, batches](std::size_t slots) { return std::make_unique<uniform_many>(name, slots, batches); };
+  return p;
+}
+
+}  // namespace
+
+// Lockstep play gives the games of one-at-a-time play (the players' only randomness is their
+// seed), whatever the width and the thread count; a batched player is asked for many at once.
+BOOST_AUTO_TEST_CASE(lockstep_play_gives_the_same_games_and_batches_the_turns) {
+  const race_game g{12};
+  const std::vector<fixture> schedule{{0, 1, 20}, {1, 2, 20}, {0, 2, 20}};
+  const std::vector<participant<race_game>> plain{uniform_player<race_game>::spec("a"),
+                                                  uniform_player<race_game>::spec("b"),
+                                                  uniform_player<race_game>::spec("c")};
+  const auto want = run_episodes(g, plain, schedule, quiet<race_game>(1, 5));
+  std::vector<std::size_t> batches;  // only touched with one thread
+  const std::vector<participant<race_game>> mixed{uniform_both("a", &batches), uniform_player<race_game>::spec("b"),
+                                                  uniform_both("c", &batches)};
+  for (std::size_t threads : {1U, 3U}) {
+    for (std::size_t width : {2U, 7U, 64U}) {
+      auto c = quiet<race_game>(threads, 5);
+      c.lockstep = width;
+      batches.clear();
+      std::vector<std::size_t> seen;
+      c.on_episode = [&](const episode_record<race_game>& r) { seen.push_back(r.episode_index); };
+      const auto got = run_episodes(g, threads == 1 ? mixed : plain, schedule, c);
+      BOOST_REQUIRE_EQUAL(got.size(), want.size());
+      BOOST_TEST(seen.size() == want.size());
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        BOOST_TEST(got[i].episode_index == i);
+        BOOST_TEST((got[i].seats == want[i].seats), "episode " << i);
+        BOOST_TEST((got[i].actions == want[i].actions), "width " << width << " threads " << threads << " episode " << i);
+        BOOST_TEST(got[i].result == want[i].result, "episode " << i);
+      }
+      if (threads == 1) {
+        BOOST_TEST(!batches.empty());
+        const std::size_t most = *std::max_element(batches.begin(), batches.end());
+        BOOST_TEST((most > 1U && most <= width), "width " << width << ": at most " << most << " turns a call");
+      }
+    }
+  }
+}
+
+// A batched player that throws fails every episode it was asked in, is reported once, and is not
+// asked again: its other episodes in flight and those not started are charged to it.
+BOOST_AUTO_TEST_CASE(a_failing_batched_player_fails_its_episodes_and_is_not_asked_again) {
+  struct thrower : batched_player<race_game> {
+    int* calls;
+    explicit thrower(int* c) : calls(c) {}
+    std::string name() const override { return "broken"; }
+    void new_episode(std::size_t, const episode_start&) override {}
+    void choose(std::span<const std::size_t>, std::span<const episode_view<race_game>>,
+                std::span<action_choice<race_game>>) override {
+      ++*calls;
+      throw std::runtime_error("device lost");
+    }
+  };
+  int calls = 0;
+  participant<race_game> broken{"broken", [] { return std::unique_ptr<basic_player<race_game>>(); }};
+  broken.make_batched = [&calls](std::size_t) { return std::make_unique<thrower>(&calls); };
+  const std::vector<participant<race_game>> players{uniform_player<race_game>::spec("random"), broken};
+  auto c = quiet<race_game>(1);
+  c.lockstep = 4;
+  std::vector<std::string> reported;
+  c.on_failure = [&](const std::string& who, const std::string& detail) { reported.push_back(who + ": " + detail); };
+  const auto records = run_episodes(race_game{}, players, {{0, 1, 12}}, c);
+  BOOST_REQUIRE_EQUAL(records.size(), 12U);
+  BOOST_TEST(calls == 1);
+  BOOST_REQUIRE_EQUAL(reported.size(), 1U);
+  BOOST_TEST(contains(reported[0], "device lost"), reported[0]);
+  std::size_t not_asked = 0;
+  for (const auto& r : records) {
+    BOOST_TEST((r.end == episode_end::failure));
+    BOOST_TEST(r.seats.at(static_cast<std::size_t>(r.faulty_seat)) == 1U);
+    not_asked += contains(r.detail, "not asked") ? 1 : 0;
+  }
+  BOOST_TEST(not_asked >= 8U);  // at most the 4 episodes in flight were asked
+}
+
 BOOST_AUTO_TEST_CASE(bad_fixtures_are_rejected) {
   const std::vector<participant<race_game>> two{uniform_player<race_game>::spec("a"), uniform_player<race_game>::spec("b")};
   BOOST_CHECK_THROW(run_episodes(race_game{}, two, {{1, 1, 2}}, quiet<race_game>()), config_error);  // same player twice

@@ -105,12 +105,54 @@ class basic_player {
   virtual action_choice<G> choose(const episode_view<G>& view) = 0;
 };
 
+/// @brief A player that answers the turns of many episodes at once (a model that decodes many
+/// games in one pass).
+///
+/// In a lockstep arena (`arena_config::lockstep` > 1) each worker thread makes one instance with
+/// one slot per episode it keeps in flight, and asks it once per round for every one of those
+/// episodes in which it is to move. Slot numbers are the worker's: an episode keeps its slot from
+/// @ref new_episode to its end.
+/// @tparam G the game domain.
+/// @code
+/// struct first_legal_many : transcendence::batched_player<my_game> {
+///   std::string name() const override { return "first-legal"; }
+///   void new_episode(std::size_t, const transcendence::episode_start&) override {}
+///   void choose(std::span<const std::size_t>, std::span<const transcendence::episode_view<my_game>> views,
+///               std::span<transcendence::action_choice<my_game>> out) override {
+///     for (std::size_t i = 0; i < views.size(); ++i) out[i] = transcendence::action_choice<my_game>::of(views[i].legal.front());
+///   }
+/// };
+/// @endcode
+template <playable_game_domain G>
+class batched_player {
+ public:
+  /// @brief Virtual destructor of an interface.
+  virtual ~batched_player() = default;
+  /// @brief Its name in records and ratings.
+  /// @return the name.
+  [[nodiscard]] virtual std::string name() const = 0;
+  /// @brief An episode starts in a slot.
+  /// @param slot the slot (below the count the instance was made with).
+  /// @param start seat, index and seed.
+  virtual void new_episode(std::size_t slot, const episode_start& start) = 0;
+  /// @brief One answer for each episode in which this player is to move.
+  /// @param slots each episode's slot (distinct).
+  /// @param views each episode so far.
+  /// @param out one answer per episode (as many as @p slots).
+  /// @throws anything: an exception counts as a failure of this player in every one of these episodes.
+  virtual void choose(std::span<const std::size_t> slots, std::span<const episode_view<G>> views,
+                      std::span<action_choice<G>> out) = 0;
+};
+
 /// @brief A schedule participant: a name and how to make an instance (one per worker thread).
 /// @tparam G the game domain.
 template <playable_game_domain G>
 struct participant {
   std::string name;                                          ///< Name in records and ratings.
   std::function<std::unique_ptr<basic_player<G>>()> make;   ///< Makes one instance.
+  /// Makes one instance that answers many episodes at once, given its number of slots (optional:
+  /// a lockstep arena uses it where it is set, and @ref make otherwise, one instance per slot).
+  std::function<std::unique_ptr<batched_player<G>>(std::size_t)> make_batched{};
 };
 
 /// @brief A player that draws uniformly among the legal actions (the bottom of every ladder).
@@ -223,12 +265,143 @@ struct episode_settings {
   episode_opening<G> opening{};        ///< Where the episode starts.
 };
 
-/// @brief Plays one episode to its end.
+/// @brief One episode as a state machine: whose turn it is, what that seat sees, what its answer
+/// does. @ref play_episode drives one to its end with one player per seat; a lockstep arena
+/// (`arena_config::lockstep`) keeps many in flight and answers the turns of a batched player
+/// together.
 ///
 /// The episode ends when the domain gives a result, at @ref transcendence::episode_settings::max_actions, or by a
-/// player's fault, charged to the seat that committed it: no action (a forfeit) or an exception
-/// (a failure). In a two-seat game the faulty seat scores 0; in a one-seat task it gets
-/// @ref transcendence::episode_settings::forfeit_reward (a task has no opponent to award the point to).
+/// player's fault, charged to the seat that committed it: no legal action (a forfeit) or an
+/// exception (a failure, reported with @ref fail). In a two-seat game the faulty seat scores 0; in
+/// a one-seat task it gets @ref transcendence::episode_settings::forfeit_reward.
+/// @tparam G the game domain.
+/// @code
+/// transcendence::episode_runner<my_game> run(domain, settings, {"a", "b"});
+/// for (std::size_t s = 0; s < 2; ++s) players[s]->new_episode(run.start_of(s));
+/// while (!run.over()) run.apply(players[run.seat()]->choose(run.view()));  // play_episode also catches failures
+/// transcendence::episode_record<my_game> record = run.finish();
+/// @endcode
+template <playable_game_domain G>
+class episode_runner {
+ public:
+  /// @brief Sets the episode up and plays its opening.
+  /// @param domain the rules (must outlive the runner).
+  /// @param settings index, seed, limit, opening, seats.
+  /// @param names each seat's player name, for the record's account of a fault.
+  /// @throws config_error on a wrong number of names or seats, or an illegal opening action.
+  episode_runner(const G& domain, const episode_settings<G>& settings, std::vector<std::string> names)
+      : m_domain(&domain), m_settings(settings), m_names(std::move(names)), m_t0(std::chrono::steady_clock::now()) {
+    const auto seats = static_cast<std::size_t>(domain.seats());
+    if (m_names.size() != seats)
+      throw config_error("play_episode: " + std::to_string(m_names.size()) + " players for a domain with " +
+                         std::to_string(seats) + " seats");
+    if (!settings.seats.empty() && settings.seats.size() != seats)
+      throw config_error("play_episode: " + std::to_string(settings.seats.size()) + " seat indices for " +
+                         std::to_string(seats) + " seats");
+    m_r.episode_index = settings.episode_index;
+    m_r.seats = settings.seats.empty() ? std::vector<std::size_t>(seats, 0) : settings.seats;
+    m_r.illegal_attempts.assign(seats, 0);
+    const rng seeds(settings.seed);
+    rng start_gen = seeds.fork(1000);
+    m_r.start = settings.opening.start ? *settings.opening.start : domain.initial_state(start_gen);
+    m_state = m_r.start;
+    for (const action_type& a : settings.opening.actions) {
+      domain.legal_actions(*m_state, m_legal);
+      if (std::find(m_legal.begin(), m_legal.end(), a) == m_legal.end())
+        throw config_error("play_episode: opening action '" + domain.action_text(*m_state, a) + "' is not legal");
+      m_r.actions.push_back(a);
+      m_state = domain.apply(*m_state, a);
+    }
+    m_r.opening_actions = m_r.actions.size();
+  }
+
+  /// @brief What a seat's player is told before the first turn.
+  /// @param seat the seat.
+  /// @return seat, index and the player's seed in this episode.
+  [[nodiscard]] episode_start start_of(std::size_t seat) const {
+    return {static_cast<int>(seat), m_settings.episode_index, rng(m_settings.seed).fork(seat)()};
+  }
+
+  /// @brief Whether the episode has ended; if not, prepares the turn of the seat to move.
+  /// @return true once it has ended (by the rules, the limit or a fault).
+  /// @throws config_error when the domain breaks its contract (no legal action in a state
+  /// without a result, a seat out of range).
+  bool over() {
+    if (m_over) return true;
+    if (const std::optional<double> result = m_domain->result(*m_state)) {
+      m_r.end = episode_end::rules;
+      m_r.result = *result;
+      return m_over = true;
+    }
+    if (m_settings.max_actions > 0 && m_r.actions.size() >= m_settings.max_actions) {
+      m_r.end = episode_end::action_limit;
+      m_r.result = m_settings.limit_score;
+      m_r.detail = "action limit";
+      return m_over = true;
+    }
+    m_domain->legal_actions(*m_state, m_legal);
+    if (m_legal.empty()) throw config_error("play_episode: a state without a result has no legal action (domain contract)");
+    m_seat = static_cast<std::size_t>(m_domain->to_move(*m_state));
+    if (m_seat >= m_names.size()) throw config_error("play_episode: to_move gave seat " + std::to_string(m_seat));
+    return false;
+  }
+
+  /// @brief The seat to move (after @ref over returned false).
+  /// @return the seat.
+  [[nodiscard]] std::size_t seat() const noexcept { return m_seat; }
+
+  /// @brief What the seat to move sees (valid until the next @ref apply).
+  /// @return the view.
+  [[nodiscard]] episode_view<G> view() const {
+    return {*m_domain, m_r.start, *m_state, m_r.actions, m_legal, static_cast<int>(m_seat), m_settings.episode_index};
+  }
+
+  /// @brief Plays the seat to move's answer; no action or an illegal one is a forfeit.
+  /// @param choice the answer.
+  void apply(action_choice<G> choice) {
+    m_r.illegal_attempts[m_seat] += choice.illegal_attempts;
+    if (!choice.action || std::find(m_legal.begin(), m_legal.end(), *choice.action) == m_legal.end()) {
+      lose(episode_end::forfeit, "forfeits" + (choice.note.empty() ? std::string() : " (" + choice.note + ")"));
+      return;
+    }
+    m_r.actions.push_back(*choice.action);
+    m_state = m_domain->apply(*m_state, *choice.action);
+  }
+
+  /// @brief The seat to move failed (its player threw): it loses.
+  /// @param what the account, e.g. "failed: engine crashed".
+  void fail(std::string what) { lose(episode_end::failure, std::move(what)); }
+
+  /// @brief The record (after @ref over returned true); its seconds are the time since construction.
+  /// @return the record.
+  [[nodiscard]] episode_record<G> finish() {
+    m_r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_t0).count();
+    return std::move(m_r);
+  }
+
+ private:
+  using action_type = typename G::action_type;
+
+  void lose(episode_end why, std::string what) {
+    m_r.end = why;
+    m_r.faulty_seat = static_cast<int>(m_seat);
+    m_r.result = m_names.size() == 1 ? m_settings.forfeit_reward : (m_seat == 0 ? 0.0 : 1.0);
+    m_r.detail = m_names[m_seat] + " " + what;
+    m_over = true;
+  }
+
+  const G* m_domain;
+  episode_settings<G> m_settings;
+  std::vector<std::string> m_names;
+  std::chrono::steady_clock::time_point m_t0;
+  episode_record<G> m_r;
+  std::optional<typename G::state_type> m_state;
+  std::vector<action_type> m_legal;
+  std::size_t m_seat = 0;
+  bool m_over = false;
+};
+
+/// @brief Plays one episode to its end (see @ref episode_runner for how it ends and who is charged).
 /// @tparam G the game domain.
 /// @param domain the rules.
 /// @param players one player per seat (`domain.seats()` of them).
@@ -237,79 +410,25 @@ struct episode_settings {
 /// @throws config_error on a wrong number of players or seats, or an illegal opening action.
 template <playable_game_domain G>
 episode_record<G> play_episode(const G& domain, std::span<basic_player<G>* const> players, const episode_settings<G>& settings) {
-  using state_type = typename G::state_type;
-  using action_type = typename G::action_type;
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto seats = static_cast<std::size_t>(domain.seats());
-  if (players.size() != seats)
-    throw config_error("play_episode: " + std::to_string(players.size()) + " players for a domain with " +
-                       std::to_string(seats) + " seats");
-  if (!settings.seats.empty() && settings.seats.size() != seats)
-    throw config_error("play_episode: " + std::to_string(settings.seats.size()) + " seat indices for " + std::to_string(seats) +
-                       " seats");
-  episode_record<G> r;
-  r.episode_index = settings.episode_index;
-  r.seats = settings.seats.empty() ? std::vector<std::size_t>(seats, 0) : settings.seats;
-  r.illegal_attempts.assign(seats, 0);
-  const rng seeds(settings.seed);
-  rng start_gen = seeds.fork(1000);
-  r.start = settings.opening.start ? *settings.opening.start : domain.initial_state(start_gen);
-  state_type state = r.start;
-  std::vector<action_type> legal;
-  for (const action_type& a : settings.opening.actions) {
-    domain.legal_actions(state, legal);
-    if (std::find(legal.begin(), legal.end(), a) == legal.end())
-      throw config_error("play_episode: opening action '" + domain.action_text(state, a) + "' is not legal");
-    r.actions.push_back(a);
-    state = domain.apply(state, a);
-  }
-  r.opening_actions = r.actions.size();
-  for (std::size_t s = 0; s < seats; ++s)
-    players[s]->new_episode({static_cast<int>(s), settings.episode_index, seeds.fork(s)()});
-
-  auto lose = [&](std::size_t seat, episode_end why, std::string what) {
-    r.end = why;
-    r.faulty_seat = static_cast<int>(seat);
-    r.result = seats == 1 ? settings.forfeit_reward : (seat == 0 ? 0.0 : 1.0);
-    r.detail = players[seat]->name() + " " + what;
-  };
-  while (true) {
-    if (const std::optional<double> result = domain.result(state)) {
-      r.end = episode_end::rules;
-      r.result = *result;
-      break;
-    }
-    if (settings.max_actions > 0 && r.actions.size() >= settings.max_actions) {
-      r.end = episode_end::action_limit;
-      r.result = settings.limit_score;
-      r.detail = "action limit";
-      break;
-    }
-    domain.legal_actions(state, legal);
-    if (legal.empty()) throw config_error("play_episode: a state without a result has no legal action (domain contract)");
-    const auto seat = static_cast<std::size_t>(domain.to_move(state));
-    if (seat >= seats) throw config_error("play_episode: to_move gave seat " + std::to_string(seat));
-    const episode_view<G> view{domain, r.start, state, r.actions, legal, static_cast<int>(seat), settings.episode_index};
+  std::vector<std::string> names;
+  names.reserve(players.size());
+  for (basic_player<G>* p : players) names.push_back(p->name());
+  episode_runner<G> run(domain, settings, std::move(names));
+  for (std::size_t s = 0; s < players.size(); ++s) players[s]->new_episode(run.start_of(s));
+  while (!run.over()) {
     action_choice<G> choice;
     try {
-      choice = players[seat]->choose(view);
+      choice = players[run.seat()]->choose(run.view());
     } catch (const std::exception& e) {
-      lose(seat, episode_end::failure, std::string("failed: ") + e.what());
-      break;
+      run.fail(std::string("failed: ") + e.what());
+      continue;
     } catch (...) {
-      lose(seat, episode_end::failure, "failed with an unknown exception");
-      break;
+      run.fail("failed with an unknown exception");
+      continue;
     }
-    r.illegal_attempts[seat] += choice.illegal_attempts;
-    if (!choice.action || std::find(legal.begin(), legal.end(), *choice.action) == legal.end()) {
-      lose(seat, episode_end::forfeit, "forfeits" + (choice.note.empty() ? std::string() : " (" + choice.note + ")"));
-      break;
-    }
-    r.actions.push_back(*choice.action);
-    state = domain.apply(state, *choice.action);
+    run.apply(std::move(choice));  // outside the try: a domain that throws is not the player's fault
   }
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return r;
+  return run.finish();
 }
 
 /// @brief Episodes of a fixture: who plays, how many times (seats alternate in two-seat games).
@@ -411,6 +530,11 @@ struct arena_config {
   /// The processes that share the schedule (default: one). With several, rank r plays the
   /// episodes i with i % ranks == r, and rank 0 gathers every record (see transcendence::run_episodes()).
   rank_context ranks{};
+  /// Episodes each worker thread keeps in flight (1: one at a time). Above 1 the arena plays in
+  /// rounds: every episode in flight advances one turn, and a participant with
+  /// `participant::make_batched` answers all its turns of the round in one call (a model decodes
+  /// its games together); the others answer one by one, one instance per slot.
+  std::size_t lockstep = 1;
 };
 
 /// @brief An episode record as bytes that any rank can send: everything but the start state and
@@ -568,6 +692,40 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
     r.detail = players[s.seats[seat]].name + " not asked: it failed in an earlier episode (" + failed[s.seats[seat]] + ")";
     return r;
   };
+  // The settings of episode i of the plan.
+  auto settings_of = [&](std::size_t i) {
+    const planned& p = plan[i];
+    episode_settings<G> s;
+    s.episode_index = i;
+    s.seed = base.fork(i)();
+    s.max_actions = config.max_actions;
+    s.limit_score = config.limit_score;
+    s.forfeit_reward = config.forfeit_reward;
+    s.seats = p.seats;
+    if (p.opening != std::size_t(-1)) s.opening = config.openings[p.opening];
+    return s;
+  };
+  // The seat of a player of episode i that failed earlier, if any.
+  auto failed_seat = [&](std::size_t i) -> std::optional<std::size_t> {
+    std::lock_guard lock(done_mutex);
+    for (std::size_t k = 0; k < seats; ++k)
+      if (!failed[plan[i].seats[k]].empty()) return k;
+    return std::nullopt;
+  };
+  // Files a finished episode: its player's first failure, the callback, the record, the bar.
+  auto deliver = [&](std::size_t i, episode_record<G> r, bool skipped) {
+    std::lock_guard lock(done_mutex);
+    if (r.end == episode_end::failure && r.faulty_seat >= 0 && !skipped) {
+      const std::size_t who = plan[i].seats[static_cast<std::size_t>(r.faulty_seat)];
+      if (failed[who].empty()) {
+        failed[who] = r.detail;
+        if (config.on_failure) config.on_failure(players[who].name, r.detail);
+      }
+    }
+    if (config.on_episode) config.on_episode(r);
+    out[i] = std::move(r);
+    bar.advance(1);
+  };
   auto worker = [&] {
     std::vector<std::unique_ptr<basic_player<G>>> mine(players.size());
     std::vector<basic_player<G>*> seated(seats);
@@ -575,41 +733,147 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
       while (!stop.load()) {
         const std::size_t i = next.fetch_add(1) * stride + offset;
         if (i >= plan.size()) break;
-        const planned& p = plan[i];
         for (std::size_t s = 0; s < seats; ++s) {
-          const std::size_t who = p.seats[s];
+          const std::size_t who = plan[i].seats[s];
           if (!mine[who]) {
             mine[who] = players[who].make();
             if (!mine[who]) throw config_error("run_episodes: factory of '" + players[who].name + "' returned null");
           }
           seated[s] = mine[who].get();
         }
-        episode_settings<G> s;
-        s.episode_index = i;
-        s.seed = base.fork(i)();
-        s.max_actions = config.max_actions;
-        s.limit_score = config.limit_score;
-        s.forfeit_reward = config.forfeit_reward;
-        s.seats = p.seats;
-        if (p.opening != std::size_t(-1)) s.opening = config.openings[p.opening];
-        std::optional<std::size_t> skip;
+        const episode_settings<G> s = settings_of(i);
+        const std::optional<std::size_t> skip = failed_seat(i);
+        deliver(i, skip ? not_played(i, s, *skip) : play_episode<G>(domain, std::span<basic_player<G>* const>(seated), s),
+                skip.has_value());
+      }
+    } catch (...) {
+      std::lock_guard lock(done_mutex);
+      if (!first_error) first_error = std::current_exception();
+      stop.store(true);
+    }
+  };
+  // Worker w of a lockstep arena: this rank's episodes k·threads + w (k = 0, 1, ...), in order, up
+  // to config.lockstep of them in flight, advanced one turn per round. Episodes go to workers by
+  // number, not by who is free, so every batch holds the same episodes from run to run.
+  auto lockstep_worker = [&](std::size_t w) {
+    const std::size_t width = config.lockstep;
+    std::vector<std::unique_ptr<batched_player<G>>> many(players.size());
+    std::vector<std::vector<std::unique_ptr<basic_player<G>>>> single(width);
+    std::vector<std::optional<episode_runner<G>>> runs(width);
+    std::vector<std::size_t> index(width, 0);
+    std::vector<std::vector<std::size_t>> waiting(players.size());  // slots whose turn goes to a batched player
+    std::vector<std::size_t> asked;
+    std::vector<episode_view<G>> views;
+    std::vector<action_choice<G>> answers;
+    std::size_t k = w;  // the next of this rank's episodes for this worker
+    const auto who_at = [&](std::size_t slot, std::size_t seat) { return plan[index[slot]].seats[seat]; };
+    const auto single_of = [&](std::size_t slot, std::size_t who) -> basic_player<G>& {
+      auto& mine = single[slot];
+      if (mine.empty()) mine.resize(players.size());
+      if (!mine[who]) {
+        mine[who] = players[who].make();
+        if (!mine[who]) throw config_error("run_episodes: factory of '" + players[who].name + "' returned null");
+      }
+      return *mine[who];
+    };
+    const auto many_of = [&](std::size_t who) -> batched_player<G>* {
+      if (!players[who].make_batched) return nullptr;
+      if (!many[who]) {
+        many[who] = players[who].make_batched(width);
+        if (!many[who]) throw config_error("run_episodes: batched factory of '" + players[who].name + "' returned null");
+      }
+      return many[who].get();
+    };
+    // Starts the next episode in an empty slot; false when this worker has none left.
+    const auto start = [&](std::size_t slot) {
+      while (true) {
+        const std::size_t i = k * stride + offset;
+        if (k >= mine_count || i >= plan.size()) return false;
+        k += threads;
+        const episode_settings<G> s = settings_of(i);
+        if (const std::optional<std::size_t> skip = failed_seat(i)) {
+          deliver(i, not_played(i, s, *skip), true);
+          continue;
+        }
+        index[slot] = i;
+        std::vector<std::string> names(seats);
+        for (std::size_t seat = 0; seat < seats; ++seat) {
+          const std::size_t who = who_at(slot, seat);
+          batched_player<G>* b = many_of(who);
+          names[seat] = b ? b->name() : single_of(slot, who).name();
+        }
+        runs[slot].emplace(domain, s, std::move(names));
+        for (std::size_t seat = 0; seat < seats; ++seat) {
+          const std::size_t who = who_at(slot, seat);
+          if (batched_player<G>* b = many_of(who)) b->new_episode(slot, runs[slot]->start_of(seat));
+          else single_of(slot, who).new_episode(runs[slot]->start_of(seat));
+        }
+        return true;
+      }
+    };
+    const auto answer = [&](episode_runner<G>& run, auto&& ask) {
+      action_choice<G> choice;
+      try {
+        choice = ask();
+      } catch (const std::exception& e) {
+        run.fail(std::string("failed: ") + e.what());
+        return;
+      } catch (...) {
+        run.fail("failed with an unknown exception");
+        return;
+      }
+      run.apply(std::move(choice));
+    };
+    std::vector<std::string> dead(players.size());  // a copy of `failed`, taken each round
+    try {
+      bool more = true;
+      while (!stop.load()) {
+        // File the episodes that ended (their failures first, so this round asks no failed
+        // player), then fill the free slots.
+        for (std::size_t slot = 0; slot < width; ++slot)
+          if (runs[slot] && runs[slot]->over()) {
+            deliver(index[slot], runs[slot]->finish(), false);
+            runs[slot].reset();
+          }
+        for (std::size_t slot = 0; slot < width && more; ++slot)
+          if (!runs[slot]) more = start(slot);
         {
           std::lock_guard lock(done_mutex);
-          for (std::size_t k = 0; k < seats && !skip; ++k)
-            if (!failed[p.seats[k]].empty()) skip = k;
+          for (std::size_t who = 0; who < players.size(); ++who)
+            if (dead[who].empty() && !failed[who].empty()) dead[who] = failed[who];
         }
-        episode_record<G> r = skip ? not_played(i, s, *skip) : play_episode<G>(domain, std::span<basic_player<G>* const>(seated), s);
-        std::lock_guard lock(done_mutex);
-        if (r.end == episode_end::failure && r.faulty_seat >= 0 && !skip) {
-          const std::size_t who = p.seats[static_cast<std::size_t>(r.faulty_seat)];
-          if (failed[who].empty()) {
-            failed[who] = r.detail;
-            if (config.on_failure) config.on_failure(players[who].name, r.detail);
+        bool any = false;
+        for (auto& v : waiting) v.clear();
+        for (std::size_t slot = 0; slot < width; ++slot) {
+          if (!runs[slot]) continue;
+          any = true;
+          episode_runner<G>& run = *runs[slot];
+          if (run.over()) continue;  // it ended at its start: filed next round
+          const std::size_t who = who_at(slot, run.seat());
+          if (!dead[who].empty()) run.fail("not asked: it failed in an earlier episode (" + dead[who] + ")");
+          else if (many_of(who)) waiting[who].push_back(slot);
+          else answer(run, [&] { return single_of(slot, who).choose(run.view()); });
+        }
+        if (!any && !more) break;
+        for (std::size_t who = 0; who < players.size(); ++who) {
+          if (waiting[who].empty()) continue;
+          asked = waiting[who];
+          views.clear();
+          for (std::size_t slot : asked) views.push_back(runs[slot]->view());
+          answers.assign(asked.size(), action_choice<G>{});
+          std::string fault;
+          try {
+            many[who]->choose(asked, views, answers);
+          } catch (const std::exception& e) {
+            fault = std::string("failed: ") + e.what();
+          } catch (...) {
+            fault = "failed with an unknown exception";
+          }
+          for (std::size_t j = 0; j < asked.size(); ++j) {
+            if (!fault.empty()) runs[asked[j]]->fail(fault);
+            else runs[asked[j]]->apply(std::move(answers[j]));
           }
         }
-        if (config.on_episode) config.on_episode(r);
-        out[i] = std::move(r);
-        bar.advance(1);
       }
     } catch (...) {
       std::lock_guard lock(done_mutex);
@@ -619,8 +883,13 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
   };
   {
     std::vector<std::jthread> pool;
-    for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
+    if (config.lockstep > 1) {
+      for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(lockstep_worker, t);
+      lockstep_worker(0);
+    } else {
+      for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+      worker();
+    }
   }
   bar.finish();
   if (!ranks.distributed()) {
