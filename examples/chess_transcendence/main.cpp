@@ -53,7 +53,7 @@ struct options {
   std::uint64_t seed = 1;
   std::vector<fs::path> pgn_files;
   std::string sampler = "temperature", rating = "elo";
-  std::size_t top_k = 5, threads = 0;
+  std::size_t top_k = 5, threads = 0, play_lockstep = 1;
   bool bf16 = false, tf32 = false, retrain = false, mask = false, ignore_gate = false, no_prefetch = false;
   chess_rules rules{};  // claims (50 moves, threefold) automatic; the length limit comes from the preset
   rank_context ranks{};  // the processes of an mpirun run (one without it)
@@ -174,7 +174,7 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
   }();
   typename chess_experiment::settings s;
   s.title = "Chess transcendence (" + p.name + " preset)";
-  s.out = o.out, s.seed = o.seed, s.threads = o.threads, s.ranks = o.ranks;
+  s.out = o.out, s.seed = o.seed, s.threads = o.threads, s.ranks = o.ranks, s.play_lockstep = o.play_lockstep;
   for (const dataset_spec& d : p.datasets) {
     typename chess_experiment::dataset x;
     x.name = d.name, x.description = d.description, x.prediction = d.prediction, x.gated = d.gated;
@@ -329,6 +329,9 @@ int main(int argc, char** argv) {
   app.add_option("--rating", o.rating, "elo (pool fit, bootstrap intervals) or glicko2 (paper settings)")
       ->check(CLI::IsMember({"elo", "glicko2"}))->capture_default_str();
   app.add_option("--threads", threads, "games played at once (default: one per core)")->check(CLI::Range(1, 256));
+  app.add_option("--play-lockstep", o.play_lockstep,
+                 "play stage: games each thread keeps in flight, the model decoding them in one pass (1: one at a time)")
+      ->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--steps", steps, "training steps")->check(CLI::Range(1, 100000000));
   app.add_option("--layers", layers, "transformer layers")->check(CLI::Range(1, 1024));
   app.add_option("--heads", heads, "attention heads (must divide --d-model)")->check(CLI::Range(1, 1024));

@@ -264,6 +264,48 @@ BOOST_AUTO_TEST_CASE(a_history_longer_than_the_context_continues_from_a_suffix_w
   }
 }
 
+// A lockstep arena decodes many games in one call per round (several rows per game after a
+// window restart, calls split when the rows outgrow the cache): the same games as one at a time,
+// for plain, featured and candidate-head models, masked or under the paper's rule.
+BOOST_AUTO_TEST_CASE(lockstep_play_decodes_many_games_at_once_and_plays_the_same_games) {
+  const race_game g{40};  // about 20 actions: longer than the context of 8
+  const std::vector<fixture> schedule{{0, 2, 24}, {1, 2, 24}, {0, 1, 8}};
+  const auto check = [&](const std::vector<participant<race_game>>& players, const char* what) {
+    const auto want = run_episodes(g, players, schedule, quiet<race_game>(1, 11));
+    for (std::size_t width : {3U, 16U}) {
+      auto c = quiet<race_game>(1, 11);
+      c.lockstep = width;
+      const auto got = run_episodes(g, players, schedule, c);
+      BOOST_REQUIRE_EQUAL(got.size(), want.size());
+      std::size_t differ = 0;
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        BOOST_TEST((got[i].end == want[i].end), what << " episode " << i << ": " << got[i].detail);
+        differ += got[i].actions != want[i].actions || got[i].illegal_attempts != want[i].illegal_attempts ? 1 : 0;
+      }
+      BOOST_TEST(differ == 0U, what << ", width " << width << ": " << differ << " of " << want.size() << " games differ");
+    }
+  };
+  const auto w = random_weights(6, 0, 21);
+  check({player_t::spec("masked", w, race_tokens{}, temperature_sampler(1.0), {.max_tries = 3, .mask_illegal = true}),
+         player_t::spec("paper", w, race_tokens{}, temperature_sampler(0.7), {.max_tries = 3, .mask_illegal = false}),
+         uniform_player<race_game>::spec("random")},
+        "plain");
+  const auto fw = random_weights(6, 12, 22);
+  check({featured_player_t::spec("f1", fw, featured_race_tokens{}, temperature_sampler(1.0), {.max_tries = 3, .mask_illegal = true}),
+         featured_player_t::spec("f0", fw, featured_race_tokens{}, temperature_sampler(0.0), {.max_tries = 3, .mask_illegal = true}),
+         uniform_player<race_game>::spec("random")},
+        "featured");
+  const auto cw = random_weights(6, 0, 23, 4);
+  check({candidate_player_t::spec("c1", cw, candidate_race_tokens{}, temperature_sampler(1.0), {.max_tries = 3, .mask_illegal = false}),
+         candidate_player_t::spec("c0", cw, candidate_race_tokens{}, temperature_sampler(0.3), {.max_tries = 3, .mask_illegal = true}),
+         uniform_player<race_game>::spec("random")},
+        "candidate head");
+  // A slot outside the instance's count is refused.
+  player_t two("two", w, race_tokens{}, temperature_sampler(1.0), {}, {}, 2);
+  BOOST_CHECK_THROW(two.new_episode(2, {0, 0, 1}), config_error);
+  BOOST_CHECK_THROW(player_t("none", w, race_tokens{}, temperature_sampler(1.0), {}, {}, 0), config_error);
+}
+
 BOOST_AUTO_TEST_CASE(masked_play_is_always_legal_in_the_arena) {
   const race_game g{40};  // about 20 actions: longer than the context
   const auto w = random_weights(6, 0, 5);

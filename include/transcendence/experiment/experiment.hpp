@@ -210,6 +210,10 @@ class experiment {
     /// Varied starts for every stage (data, gate, play): deterministic players' episodes then differ.
     std::vector<episode_opening<G>> openings;
     std::size_t threads = 0;                         ///< Episodes at once (0: one per core).
+    /// Play stage: episodes each worker keeps in flight, so that a model decodes them together
+    /// (`arena_config::lockstep`; 1: one at a time). Moves may differ from one-at-a-time play by
+    /// float rounding in the batched products, not otherwise.
+    std::size_t play_lockstep = 1;
     bool progress = true;                            ///< Progress bars.
     std::string scale_label = "Elo (95% interval)";  ///< What the ratings are, for the plot's axis.
     /// What the model is given besides the tokens (a report must say it: a model handed the
@@ -931,8 +935,9 @@ class experiment {
         if (ro.oracle) schedule.push_back({m, *ro.oracle, m_s.play_episodes});
         for (std::size_t l : ro.ladder) schedule.push_back({m, l, m_s.play_episodes});
       }
-      const auto episodes = run_episodes(m_domain, ro.players, schedule,
-                                         arena(rng::splitmix64_value(m_s.seed * 104729 + di), "play " + d.name, true));
+      arena_config<G> play_arena = arena(rng::splitmix64_value(m_s.seed * 104729 + di), "play " + d.name, true);
+      play_arena.lockstep = std::max<std::size_t>(1, m_s.play_lockstep);
+      const auto episodes = run_episodes(m_domain, ro.players, schedule, play_arena);
       if (!m_s.ranks.root()) continue;  // rank 0 has every episode and writes
       const std::vector<std::string> names = names_of(ro.players);
       nlohmann::json per_tau = nlohmann::json::array();
