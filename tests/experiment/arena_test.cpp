@@ -465,6 +465,23 @@ BOOST_AUTO_TEST_CASE(lockstep_play_gives_the_same_games_and_batches_the_turns) {
   }
 }
 
+// A participant without a batched form gets one instance per episode in flight, reused from
+// episode to episode: no more instances than the width, however many episodes it plays.
+BOOST_AUTO_TEST_CASE(lockstep_reuses_the_instances_of_players_that_answer_one_at_a_time) {
+  std::atomic<int> made{0};
+  participant<race_game> counted{"b", [&made] {
+                                   ++made;
+                                   return std::make_unique<uniform_player<race_game>>("b");
+                                 }};
+  const std::vector<participant<race_game>> players{uniform_both("a"), counted};
+  auto c = quiet<race_game>(1, 3);
+  c.lockstep = 5;
+  const auto records = run_episodes(race_game{12}, players, {{0, 1, 40}}, c);
+  BOOST_REQUIRE_EQUAL(records.size(), 40U);
+  BOOST_TEST(made.load() >= 1);
+  BOOST_TEST(made.load() <= 5);
+}
+
 // A batched player that throws fails every episode it was asked in, is reported once, and is not
 // asked again: its other episodes in flight and those not started are charged to it.
 BOOST_AUTO_TEST_CASE(a_failing_batched_player_fails_its_episodes_and_is_not_asked_again) {

@@ -758,7 +758,12 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
   auto lockstep_worker = [&](std::size_t w) {
     const std::size_t width = config.lockstep;
     std::vector<std::unique_ptr<batched_player<G>>> many(players.size());
-    std::vector<std::vector<std::unique_ptr<basic_player<G>>>> single(width);
+    // Instances of the other participants: each slot holds those of its episode's seats, and an
+    // episode's end returns them to a pool, so a worker keeps as many of a participant as it has
+    // episodes with it in flight (an engine is a process), not one per slot.
+    std::vector<std::vector<std::unique_ptr<basic_player<G>>>> seated(width);
+    for (auto& slot : seated) slot.resize(seats);
+    std::vector<std::vector<std::unique_ptr<basic_player<G>>>> idle(players.size());
     std::vector<std::optional<episode_runner<G>>> runs(width);
     std::vector<std::size_t> index(width, 0);
     std::vector<std::vector<std::size_t>> waiting(players.size());  // slots whose turn goes to a batched player
@@ -767,14 +772,20 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
     std::vector<action_choice<G>> answers;
     std::size_t k = w;  // the next of this rank's episodes for this worker
     const auto who_at = [&](std::size_t slot, std::size_t seat) { return plan[index[slot]].seats[seat]; };
-    const auto single_of = [&](std::size_t slot, std::size_t who) -> basic_player<G>& {
-      auto& mine = single[slot];
-      if (mine.empty()) mine.resize(players.size());
-      if (!mine[who]) {
-        mine[who] = players[who].make();
-        if (!mine[who]) throw config_error("run_episodes: factory of '" + players[who].name + "' returned null");
+    const auto take = [&](std::size_t slot, std::size_t seat, std::size_t who) -> basic_player<G>& {
+      auto& mine = seated[slot][seat];
+      if (!idle[who].empty()) {
+        mine = std::move(idle[who].back());
+        idle[who].pop_back();
+      } else {
+        mine = players[who].make();
+        if (!mine) throw config_error("run_episodes: factory of '" + players[who].name + "' returned null");
       }
-      return *mine[who];
+      return *mine;
+    };
+    const auto give_back = [&](std::size_t slot) {
+      for (std::size_t seat = 0; seat < seats; ++seat)
+        if (seated[slot][seat]) idle[who_at(slot, seat)].push_back(std::move(seated[slot][seat]));
     };
     const auto many_of = [&](std::size_t who) -> batched_player<G>* {
       if (!players[who].make_batched) return nullptr;
@@ -800,13 +811,13 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
         for (std::size_t seat = 0; seat < seats; ++seat) {
           const std::size_t who = who_at(slot, seat);
           batched_player<G>* b = many_of(who);
-          names[seat] = b ? b->name() : single_of(slot, who).name();
+          names[seat] = b ? b->name() : take(slot, seat, who).name();
         }
         runs[slot].emplace(domain, s, std::move(names));
         for (std::size_t seat = 0; seat < seats; ++seat) {
           const std::size_t who = who_at(slot, seat);
           if (batched_player<G>* b = many_of(who)) b->new_episode(slot, runs[slot]->start_of(seat));
-          else single_of(slot, who).new_episode(runs[slot]->start_of(seat));
+          else seated[slot][seat]->new_episode(runs[slot]->start_of(seat));
         }
         return true;
       }
@@ -834,6 +845,7 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
           if (runs[slot] && runs[slot]->over()) {
             deliver(index[slot], runs[slot]->finish(), false);
             runs[slot].reset();
+            give_back(slot);
           }
         for (std::size_t slot = 0; slot < width && more; ++slot)
           if (!runs[slot]) more = start(slot);
@@ -852,7 +864,7 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
           const std::size_t who = who_at(slot, run.seat());
           if (!dead[who].empty()) run.fail("not asked: it failed in an earlier episode (" + dead[who] + ")");
           else if (many_of(who)) waiting[who].push_back(slot);
-          else answer(run, [&] { return single_of(slot, who).choose(run.view()); });
+          else answer(run, [&] { return seated[slot][run.seat()]->choose(run.view()); });
         }
         if (!any && !more) break;
         for (std::size_t who = 0; who < players.size(); ++who) {
