@@ -401,6 +401,25 @@ class episode_runner {
   bool m_over = false;
 };
 
+namespace detail {
+// Plays the answer `ask()` of the seat to move; an exception from it is that player's failure. The
+// answer is applied outside the try: a domain that throws is not the player's fault.
+template <playable_game_domain G, class Ask>
+void answer_turn(episode_runner<G>& run, Ask&& ask) {
+  action_choice<G> choice;
+  try {
+    choice = ask();
+  } catch (const std::exception& e) {
+    run.fail(std::string("failed: ") + e.what());
+    return;
+  } catch (...) {
+    run.fail("failed with an unknown exception");
+    return;
+  }
+  run.apply(std::move(choice));
+}
+}  // namespace detail
+
 /// @brief Plays one episode to its end (see @ref episode_runner for how it ends and who is charged).
 /// @tparam G the game domain.
 /// @param domain the rules.
@@ -415,19 +434,7 @@ episode_record<G> play_episode(const G& domain, std::span<basic_player<G>* const
   for (basic_player<G>* p : players) names.push_back(p->name());
   episode_runner<G> run(domain, settings, std::move(names));
   for (std::size_t s = 0; s < players.size(); ++s) players[s]->new_episode(run.start_of(s));
-  while (!run.over()) {
-    action_choice<G> choice;
-    try {
-      choice = players[run.seat()]->choose(run.view());
-    } catch (const std::exception& e) {
-      run.fail(std::string("failed: ") + e.what());
-      continue;
-    } catch (...) {
-      run.fail("failed with an unknown exception");
-      continue;
-    }
-    run.apply(std::move(choice));  // outside the try: a domain that throws is not the player's fault
-  }
+  while (!run.over()) detail::answer_turn(run, [&] { return players[run.seat()]->choose(run.view()); });
   return run.finish();
 }
 
@@ -822,19 +829,6 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
         return true;
       }
     };
-    const auto answer = [&](episode_runner<G>& run, auto&& ask) {
-      action_choice<G> choice;
-      try {
-        choice = ask();
-      } catch (const std::exception& e) {
-        run.fail(std::string("failed: ") + e.what());
-        return;
-      } catch (...) {
-        run.fail("failed with an unknown exception");
-        return;
-      }
-      run.apply(std::move(choice));
-    };
     std::vector<std::string> dead(players.size());  // a copy of `failed`, taken each round
     try {
       bool more = true;
@@ -864,7 +858,7 @@ std::vector<episode_record<G>> run_episodes(const G& domain, const std::vector<p
           const std::size_t who = who_at(slot, run.seat());
           if (!dead[who].empty()) run.fail("not asked: it failed in an earlier episode (" + dead[who] + ")");
           else if (many_of(who)) waiting[who].push_back(slot);
-          else answer(run, [&] { return seated[slot][run.seat()]->choose(run.view()); });
+          else detail::answer_turn(run, [&] { return seated[slot][run.seat()]->choose(run.view()); });
         }
         if (!any && !more) break;
         for (std::size_t who = 0; who < players.size(); ++who) {
