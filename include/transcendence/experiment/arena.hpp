@@ -266,7 +266,7 @@ struct episode_settings {
 };
 
 /// @brief One episode as a state machine: whose turn it is, what that seat sees, what its answer
-/// does. @ref play_episode drives one to its end with one player per seat; a lockstep arena
+/// does. transcendence::play_episode() drives one to its end with one player per seat; a lockstep arena
 /// (`arena_config::lockstep`) keeps many in flight and answers the turns of a batched player
 /// together.
 ///
@@ -420,7 +420,7 @@ void answer_turn(episode_runner<G>& run, Ask&& ask) {
 }
 }  // namespace detail
 
-/// @brief Plays one episode to its end (see @ref episode_runner for how it ends and who is charged).
+/// @brief Plays one episode to its end (see transcendence::episode_runner for how it ends and who is charged).
 /// @tparam G the game domain.
 /// @param domain the rules.
 /// @param players one player per seat (`domain.seats()` of them).

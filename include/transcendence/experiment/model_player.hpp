@@ -51,7 +51,7 @@ struct model_play_config {
 /// paper scores illegal moves. With @ref model_play_config::mask_illegal the draw is restricted to
 /// the legal actions' tokens.
 ///
-/// It is also a @ref batched_player: made with several slots (a lockstep arena's instance), it
+/// It is also a transcendence::batched_player: made with several slots (a lockstep arena's instance), it
 /// decodes the new tokens of every game it is asked about in one pass of the cache
 /// (`gpt_kv_cache::append_many`), each game in its own slot with its own generator.
 ///
