@@ -224,7 +224,8 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
     if (sf_anchor) {
       uci_engine_config ec = *sf_anchor;
       ec.limit_elo = 1350;
-      l.push_back({bridge(engine_player::spec("stockfish-elo-1350", ec, uci_limit::with_nodes(p.anchor_nodes))), 1350.0});
+      const std::string name = p.anchor_renamed ? "stockfish-elo-1350-n" + std::to_string(p.anchor_nodes) : "stockfish-elo-1350";
+      l.push_back({bridge(engine_player::spec(name, ec, uci_limit::with_nodes(p.anchor_nodes))), 1350.0});
     }
     // A biased population with 0 < rho < 1: the theory's second ceiling (at rho = 1 it is the oracle).
     if (d.experts && d.experts->config().bias_cp > 0 && d.experts->config().bias_shared > 0 && d.experts->config().bias_shared < 1) {
@@ -311,6 +312,7 @@ int main(int argc, char** argv) {
   std::vector<int> caps;
   options o;
   std::optional<std::int64_t> steps, layers, heads, d_model, batch;
+  std::optional<std::int64_t> anchor_nodes;
   std::optional<std::size_t> threads;
   int compute_threads = 0;
   bool no_move_head = false, fresh = false, check = false, list = false;
@@ -329,6 +331,10 @@ int main(int argc, char** argv) {
   app.add_option("--rating", o.rating, "elo (pool fit, bootstrap intervals) or glicko2 (paper settings)")
       ->check(CLI::IsMember({"elo", "glicko2"}))->capture_default_str();
   app.add_option("--threads", threads, "games played at once (default: one per core)")->check(CLI::Range(1, 256));
+  app.add_option("--anchor-nodes", anchor_nodes,
+                 "nodes a move of the Stockfish anchor (UCI_Elo 1350; the preset's own otherwise): it plays most of the "
+                 "gate's and play stage's CPU")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000}));
   app.add_option("--play-lockstep", o.play_lockstep,
                  "play stage: games each thread keeps in flight, the model decoding them in one pass (1: one at a time)")
       ->check(CLI::Range(1, 1024))->capture_default_str();
@@ -400,6 +406,10 @@ int main(int argc, char** argv) {
     if (o.bf16 && p.backend != "onednn") throw config_error("--bf16 needs --backend onednn (the CUDA backend has --tf32)");
     if (o.tf32 && p.backend != "cuda") throw config_error("--tf32 needs --backend cuda");
     if (steps) p.train.steps = *steps;
+    if (anchor_nodes && static_cast<std::uint64_t>(*anchor_nodes) != p.anchor_nodes) {
+      p.anchor_nodes = static_cast<std::uint64_t>(*anchor_nodes);
+      p.anchor_renamed = true;  // another budget is another player: the name says it (and enters the gate's fingerprint)
+    }
     if (batch) p.train.batch = *batch;
     p.n_layer = layers.value_or(p.n_layer), p.n_head = heads.value_or(p.n_head), p.d_model = d_model.value_or(p.d_model);
     o.threads = threads.value_or(0);

@@ -39,7 +39,8 @@ struct preset_config {
   std::size_t selfplay_games = 2000, gate_games = 2, play_games = 2, expert_stride = 1;
   std::size_t openings = 16, opening_plies = 4;  // the seeded book every stage starts from
   int max_fullmoves = 89;  // the paper's game length limit (a draw after it)
-  std::uint64_t anchor_nodes = 20000;
+  std::uint64_t anchor_nodes = 20000;  // Stockfish's nodes a move as the anchor (UCI_Elo 1350)
+  bool anchor_renamed = false;         // --anchor-nodes changed them: the anchor is then named with its budget
   bool gate_required = true, both_protocols = true, move_head = true;
   chess_model_tokens tokens = chess_model_tokens::board_move;
   move_fact_level facts = move_fact_level::full;  // what the move head is given (board_move)
