@@ -139,9 +139,6 @@ class chess_model_player : public arena_player {
       throw config_error("chess_model_player: a candidate head needs the board_move scheme and the move-fact vocabulary (" +
                          std::to_string(move_facts::vocab_size) + " ids)");
     m_backend = make_backend ? make_backend() : std::make_unique<B>();
-    m_weights->config.validate();
-    if (m_weights->parameters.size() != static_cast<std::size_t>(gpt_layout::of(m_weights->config).total))
-      throw config_error("chess_model_player: the weights do not fit the configuration");
     m_model = std::make_unique<gpt_model<B>>(*m_backend, m_weights->config, std::span<const float>(m_weights->parameters));
     m_cache = std::make_unique<gpt_kv_cache<B>>(*m_model, 1);
     const auto& c = m_weights->config;

@@ -151,7 +151,8 @@ struct participant {
   std::string name;                                          ///< Name in records and ratings.
   std::function<std::unique_ptr<basic_player<G>>()> make;   ///< Makes one instance.
   /// Makes one instance that answers many episodes at once, given its number of slots (optional:
-  /// a lockstep arena uses it where it is set, and @ref make otherwise, one instance per slot).
+  /// a lockstep arena uses it where it is set, and otherwise @ref make, one instance per episode
+  /// in flight, reused from episode to episode).
   std::function<std::unique_ptr<batched_player<G>>(std::size_t)> make_batched{};
 };
 
@@ -537,10 +538,10 @@ struct arena_config {
   /// The processes that share the schedule (default: one). With several, rank r plays the
   /// episodes i with i % ranks == r, and rank 0 gathers every record (see transcendence::run_episodes()).
   rank_context ranks{};
-  /// Episodes each worker thread keeps in flight (1: one at a time). Above 1 the arena plays in
+  /// Episodes each worker thread keeps in flight (0 or 1: one at a time). Above 1 the arena plays in
   /// rounds: every episode in flight advances one turn, and a participant with
   /// `participant::make_batched` answers all its turns of the round in one call (a model decodes
-  /// its games together); the others answer one by one, one instance per slot.
+  /// its games together); the others answer one by one, one instance per episode in flight.
   std::size_t lockstep = 1;
 };
 

@@ -936,7 +936,7 @@ class experiment {
         for (std::size_t l : ro.ladder) schedule.push_back({m, l, m_s.play_episodes});
       }
       arena_config<G> play_arena = arena(rng::splitmix64_value(m_s.seed * 104729 + di), "play " + d.name, true);
-      play_arena.lockstep = std::max<std::size_t>(1, m_s.play_lockstep);
+      play_arena.lockstep = m_s.play_lockstep;
       const auto episodes = run_episodes(m_domain, ro.players, schedule, play_arena);
       if (!m_s.ranks.root()) continue;  // rank 0 has every episode and writes
       const std::vector<std::string> names = names_of(ro.players);

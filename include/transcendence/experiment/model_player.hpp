@@ -109,9 +109,6 @@ class model_player : public basic_player<G>, public batched_player<G> {
     } else if (c.candidate_vocab != 0) {
       throw config_error("model_player: the model has a candidate head that this tokenizer does not feed");
     }
-    c.validate();
-    if (m_weights->parameters.size() != static_cast<std::size_t>(gpt_layout::of(c).total))
-      throw config_error("model_player: the weights do not fit the configuration");
     m_backend = make_backend ? make_backend() : std::make_unique<B>();
     m_model = std::make_unique<gpt_model<B>>(*m_backend, c, std::span<const float>(m_weights->parameters));
     const auto n = static_cast<std::int64_t>(slots);
