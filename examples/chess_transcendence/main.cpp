@@ -224,7 +224,9 @@ int run(const options& o, const std::vector<std::string>& force, bool fresh, boo
     if (sf_anchor) {
       uci_engine_config ec = *sf_anchor;
       ec.limit_elo = 1350;
-      const std::string name = p.anchor_renamed ? "stockfish-elo-1350-n" + std::to_string(p.anchor_nodes) : "stockfish-elo-1350";
+      // The name enters the gate's fingerprint: a budget other than the one first calibrated (20,000
+      // nodes, examples/transcendence_uci) is another player, and its name says so.
+      const std::string name = p.anchor_nodes == 20000 ? "stockfish-elo-1350" : "stockfish-elo-1350-n" + std::to_string(p.anchor_nodes);
       l.push_back({bridge(engine_player::spec(name, ec, uci_limit::with_nodes(p.anchor_nodes))), 1350.0});
     }
     // A biased population with 0 < rho < 1: the theory's second ceiling (at rho = 1 it is the oracle).
@@ -306,7 +308,7 @@ int main(int argc, char** argv) {
                "sampling plays above the cap (data -> gate -> train -> play -> rate -> analyse -> report)"};
   app.footer("Exit codes: 0 success (or --check passed), 1 --check found a problem, 2 input/output or engine error, "
              "3 invalid configuration, 130 interrupted (rerun the same command to resume).");
-  std::string preset_name = "default", out = "out/chess", tokens, backend, ship, facts;
+  std::string preset_name = "default", out = "out/chess", tokens, backend, ship, facts, precision = "auto";
   std::uint64_t seed = 1;
   std::vector<std::string> force, pgn, only;
   std::vector<int> caps;
@@ -315,7 +317,7 @@ int main(int argc, char** argv) {
   std::optional<std::int64_t> anchor_nodes;
   std::optional<std::size_t> threads;
   int compute_threads = 0;
-  bool no_move_head = false, fresh = false, check = false, list = false;
+  bool no_move_head = false, fresh = false, check = false, list = false, bf16_flag = false;
   app.add_option("--preset", preset_name, preset_names_text(" | "))->capture_default_str();
   app.add_option("--out", out, "output directory (stage outputs, report)")->capture_default_str();
   app.add_option("--seed", seed, "seed of every random choice")->check(CLI::NonNegativeNumber)->capture_default_str();
@@ -350,7 +352,11 @@ int main(int argc, char** argv) {
                                         "(piece, squares, capture, promotion; nothing about attacks, check or mate)")
       ->check(CLI::IsMember({"full", "identity"}));
   app.add_flag("--no-prefetch", o.no_prefetch, "draw training batches on the training thread (same results; to measure the overlap)");
-  app.add_flag("--bf16", o.bf16, "train with bfloat16 products (oneDNN, f32 accumulation): about twice as fast");
+  app.add_option("--precision", precision,
+                 "training products on oneDNN: bf16 (bfloat16 inputs, f32 accumulation: about twice as fast), f32, or auto "
+                 "(bf16 where the CPU has native bfloat16 products, f32 elsewhere)")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}))->capture_default_str();
+  app.add_flag("--bf16", bf16_flag, "the same as --precision bf16")->excludes("--precision");
   app.add_flag("--tf32", o.tf32, "--backend cuda: f32 products on TF32 tensor cores (faster, ~1e-3 relative error)");
   app.add_flag("--mask-illegal", o.mask, "sample among legal moves only instead of resampling illegal ones");
   app.add_flag("--ignore-gate", o.ignore_gate, "train even when a dataset fails the headroom gate");
@@ -403,13 +409,21 @@ int main(int argc, char** argv) {
 #ifndef TRANSCENDENCE_HAVE_ONEDNN
     if (backend == "onednn") throw config_error("--backend onednn: this build has no oneDNN (install libdnnl-dev and reconfigure)");
 #endif
-    if (o.bf16 && p.backend != "onednn") throw config_error("--bf16 needs --backend onednn (the CUDA backend has --tf32)");
+    if (bf16_flag) precision = "bf16";
+    if (precision == "bf16" && p.backend != "onednn")
+      throw config_error("--bf16 needs --backend onednn (as does --precision bf16; the CUDA backend has --tf32)");
+#ifdef TRANSCENDENCE_HAVE_ONEDNN
+    // auto: bf16 only where it is native; emulated, it would train slower than f32.
+    o.bf16 = precision == "bf16" || (precision == "auto" && p.backend == "onednn" && onednn_native_bf16());
+    if (precision == "auto" && p.backend == "onednn" && ranks.root())
+      std::fprintf(stderr, "training precision: %s (--precision auto: %s; --precision overrides)\n", o.bf16 ? "bf16" : "f32",
+                   o.bf16 ? "this CPU has native bfloat16 products" : "this CPU has no native bfloat16 products");
+#else
+    if (precision == "bf16") throw config_error("--bf16 needs oneDNN, which this build lacks (install libdnnl-dev and reconfigure)");
+#endif
     if (o.tf32 && p.backend != "cuda") throw config_error("--tf32 needs --backend cuda");
     if (steps) p.train.steps = *steps;
-    if (anchor_nodes && static_cast<std::uint64_t>(*anchor_nodes) != p.anchor_nodes) {
-      p.anchor_nodes = static_cast<std::uint64_t>(*anchor_nodes);
-      p.anchor_renamed = true;  // another budget is another player: the name says it (and enters the gate's fingerprint)
-    }
+    if (anchor_nodes) p.anchor_nodes = static_cast<std::uint64_t>(*anchor_nodes);
     if (batch) p.train.batch = *batch;
     p.n_layer = layers.value_or(p.n_layer), p.n_head = heads.value_or(p.n_head), p.d_model = d_model.value_or(p.d_model);
     o.threads = threads.value_or(0);
@@ -449,7 +463,7 @@ int main(int argc, char** argv) {
     }
     if (!ship.empty())
       ranks.on_root([&] {
-        ship_checkpoints(p, o.out, ship, o.bf16, "chess_transcendence --preset " + p.name + " --seed " + std::to_string(seed) + (o.bf16 ? " --bf16" : "") + " --train");
+        ship_checkpoints(p, o.out, ship, o.bf16, "chess_transcendence --preset " + p.name + " --seed " + std::to_string(seed) + (o.bf16 ? " --precision bf16" : " --precision f32") + " --train");
       });
     return rc;
   } catch (const config_error& e) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -167,6 +168,26 @@ BOOST_AUTO_TEST_CASE(automatic_compute_threads_count_the_free_cores) {
   }
   BOOST_TEST(set_onednn_compute_threads(1) == 1);
   omp_set_num_threads(saved);
+}
+
+// --precision auto trusts this: it must agree with the CPU's own flags (Linux names the AVX-512
+// BF16 dot products avx512_bf16), unless the environment caps oneDNN's instruction set.
+BOOST_AUTO_TEST_CASE(native_bf16_agrees_with_the_cpu_flags) {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  bool flags_seen = false, has_bf16 = false;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("flags", 0) == 0) {
+      flags_seen = true;
+      has_bf16 = (line + " ").find(" avx512_bf16 ") != std::string::npos;
+      break;
+    }
+  if (!flags_seen || std::getenv("ONEDNN_MAX_CPU_ISA") || std::getenv("DNNL_MAX_CPU_ISA")) {
+    BOOST_TEST_MESSAGE("no x86 flags to compare with (or an ISA cap): only the call is checked");
+    [[maybe_unused]] const bool native = onednn_native_bf16();
+    return;
+  }
+  BOOST_TEST(onednn_native_bf16() == has_bf16);
 }
 
 BOOST_AUTO_TEST_CASE(options_are_checked) { BOOST_CHECK_THROW(onednn_backend({.small_gemm_rows = -1}), config_error); }

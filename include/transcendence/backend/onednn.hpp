@@ -124,6 +124,24 @@ inline int set_onednn_compute_threads(int requested) {
   return threads;
 }
 
+/// @brief Whether oneDNN runs bfloat16 products natively here: its effective instruction set
+/// (the CPU's, capped by `ONEDNN_MAX_CPU_ISA`) includes AVX-512 BF16 (or AMX). Without it
+/// @ref onednn_precision::bf16 still computes the same numbers, but through conversions that make it
+/// slower than f32, which is why programs choose bf16 automatically only when this is true.
+/// @return true on a CPU with native bf16 dot products.
+///
+/// @code
+/// const transcendence::onednn_options o{.precision = transcendence::onednn_native_bf16()
+///                                                        ? transcendence::onednn_precision::bf16
+///                                                        : transcendence::onednn_precision::f32};
+/// @endcode
+[[nodiscard]] inline bool onednn_native_bf16() {
+  // The ISA values are bit sets, each containing its predecessors: AMX contains AVX-512 BF16.
+  const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl_cpu_isa_avx512_core_bf16);
+  return (isa & bf16) == bf16;
+}
+
 namespace detail {
 
 /// Below this many elements an elementwise loop runs on the calling thread: waking the OpenMP
