@@ -33,6 +33,10 @@ struct dataset_spec {
   int lichess_cap = 0;  // > 0: Lichess games with both players rated at most this
 };
 
+// The anchor's budget first measured against the models (examples/transcendence_uci): only at it
+// is the anchor called plain stockfish-elo-1350 (see anchor_name).
+inline constexpr std::uint64_t calibrated_anchor_nodes = 20000;
+
 struct preset_config {
   std::string name, summary;
   std::vector<dataset_spec> datasets;
@@ -41,7 +45,7 @@ struct preset_config {
   int max_fullmoves = 89;  // the paper's game length limit (a draw after it)
   // Stockfish's nodes a move as the anchor (UCI_Elo 1350). It plays most of the gate's and play
   // stage's CPU; it only ties the scale (its games against the pool are nearly all wins).
-  std::uint64_t anchor_nodes = 20000;
+  std::uint64_t anchor_nodes = calibrated_anchor_nodes;
   bool gate_required = true, both_protocols = true, move_head = true;
   chess_model_tokens tokens = chess_model_tokens::board_move;
   move_fact_level facts = move_fact_level::full;  // what the move head is given (board_move)
@@ -107,6 +111,11 @@ inline dataset_spec search_dataset(std::size_t experts, std::uint64_t seed) {
 
 // The presets, in the order --list-presets shows them.
 inline constexpr std::array<const char*, 6> preset_names{"smoke", "quick", "default", "ablation", "full", "paper"};
+
+// Another budget is another player: its name (which enters the gate's fingerprint) says so.
+inline std::string anchor_name(std::uint64_t nodes) {
+  return nodes == calibrated_anchor_nodes ? "stockfish-elo-1350" : "stockfish-elo-1350-n" + std::to_string(nodes);
+}
 
 inline std::string preset_names_text(const char* separator) {
   std::string out;
