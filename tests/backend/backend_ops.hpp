@@ -134,22 +134,26 @@ inline gemm_desc with_rows(gemm_desc d, std::int64_t m) {
   return d;
 }
 
-inline std::size_t extent(std::int64_t batch, std::int64_t stride, std::int64_t rows, std::int64_t ld) {
-  return static_cast<std::size_t>((batch - 1) * stride + rows * ld);
+inline std::size_t extent(std::int64_t batch, std::int64_t stride, std::int64_t rows, std::int64_t ld,
+                          std::int64_t groups = 1, std::int64_t group_stride = 0) {
+  return static_cast<std::size_t>((groups - 1) * group_stride + (batch - 1) * stride + rows * ld);
 }
 
 inline std::string gemm_name(const gemm_desc& d) {
   return "gemm m" + std::to_string(d.m) + " n" + std::to_string(d.n) + " k" + std::to_string(d.k) + " ta" +
          std::to_string(d.trans_a) + " tb" + std::to_string(d.trans_b) + " batch" + std::to_string(d.batch) + " sa" +
          std::to_string(d.stride_a) + " sb" + std::to_string(d.stride_b) + " alpha" + std::to_string(d.alpha) +
-         " beta" + std::to_string(d.beta);
+         " beta" + std::to_string(d.beta) +
+         (d.groups == 1 ? std::string()
+                        : " groups" + std::to_string(d.groups) + " gsa" + std::to_string(d.group_stride_a) + " gsb" +
+                              std::to_string(d.group_stride_b) + " gsc" + std::to_string(d.group_stride_c));
 }
 
 /// Random inputs for a product: A, B, and C (NaN when beta = 0: C must not be read).
 inline floats gemm_inputs(const gemm_desc& d, rng& gen) {
-  const std::size_t na = extent(d.batch, d.stride_a, d.trans_a ? d.k : d.m, d.lda);
-  const std::size_t nb = extent(d.batch, d.stride_b, d.trans_b ? d.n : d.k, d.ldb);
-  const std::size_t nc = extent(d.batch, d.stride_c, d.m, d.ldc);
+  const std::size_t na = extent(d.batch, d.stride_a, d.trans_a ? d.k : d.m, d.lda, d.groups, d.group_stride_a);
+  const std::size_t nb = extent(d.batch, d.stride_b, d.trans_b ? d.n : d.k, d.ldb, d.groups, d.group_stride_b);
+  const std::size_t nc = extent(d.batch, d.stride_c, d.m, d.ldc, d.groups, d.group_stride_c);
   auto c = random_vector(gen, nc);
   if (d.beta == 0.0F) std::fill(c.begin(), c.end(), std::numeric_limits<float>::quiet_NaN());
   return {random_vector(gen, na), random_vector(gen, nb), c};
@@ -211,6 +215,37 @@ void gemm_attention_layouts(Visit&& visit) {
   visit(gemm_case({.trans_a = true, .trans_b = false, .m = t, .n = hd, .k = t, .alpha = 0.25F, .beta = 1.0F,
                    .lda = t, .ldb = 3 * c, .ldc = 3 * c, .batch = heads, .stride_a = t * t, .stride_b = hd,
                    .stride_c = hd},
+                  gen));
+  // The same four with the sequences of a batch as groups (the model's calls: one per product and
+  // layer), plus a group-shared B.
+  const std::int64_t seqs = 3, qkv_seq = t * 3 * c, scores_seq = heads * t * t;
+  visit(gemm_case({.trans_a = false, .trans_b = true, .m = t, .n = t, .k = hd, .alpha = 0.25F, .beta = 0.0F,
+                   .lda = 3 * c, .ldb = 3 * c, .ldc = t, .batch = heads, .stride_a = hd, .stride_b = hd,
+                   .stride_c = t * t, .groups = seqs, .group_stride_a = qkv_seq, .group_stride_b = qkv_seq,
+                   .group_stride_c = scores_seq},
+                  gen));
+  visit(gemm_case({.trans_a = false, .trans_b = false, .m = t, .n = hd, .k = t, .alpha = 1.0F, .beta = 0.0F,
+                   .lda = t, .ldb = 3 * c, .ldc = c, .batch = heads, .stride_a = t * t, .stride_b = hd,
+                   .stride_c = hd, .groups = seqs, .group_stride_a = scores_seq, .group_stride_b = qkv_seq,
+                   .group_stride_c = t * c},
+                  gen));
+  visit(gemm_case({.trans_a = true, .trans_b = false, .m = t, .n = hd, .k = t, .alpha = 0.25F, .beta = 1.0F,
+                   .lda = t, .ldb = 3 * c, .ldc = 3 * c, .batch = heads, .stride_a = t * t, .stride_b = hd,
+                   .stride_c = hd, .groups = seqs, .group_stride_a = scores_seq, .group_stride_b = qkv_seq,
+                   .group_stride_c = qkv_seq},
+                  gen));
+  visit(gemm_case({.trans_a = false, .trans_b = true, .m = t, .n = t, .k = hd, .alpha = 0.5F, .beta = 0.5F,
+                   .lda = hd, .ldb = hd, .ldc = t, .batch = heads, .stride_a = t * hd, .stride_b = t * hd,
+                   .stride_c = t * t, .groups = seqs, .group_stride_a = heads * t * hd, .group_stride_b = 0,
+                   .group_stride_c = scores_seq + 5},
+                  gen));
+  // Few rows (sgemm) and no inner dimension take the per-group path.
+  visit(gemm_case({.m = 3, .n = hd, .k = t, .lda = t, .ldb = hd, .ldc = hd, .batch = heads, .stride_a = 3 * t,
+                   .stride_b = t * hd, .stride_c = 3 * hd, .groups = 2, .group_stride_a = heads * 3 * t,
+                   .group_stride_b = heads * t * hd, .group_stride_c = heads * 3 * hd},
+                  gen));
+  visit(gemm_case({.m = t, .n = hd, .k = 0, .beta = 0.5F, .lda = 1, .ldb = hd, .ldc = hd, .batch = heads,
+                   .stride_c = t * hd, .groups = 2, .group_stride_c = heads * t * hd},
                   gen));
 }
 
@@ -513,6 +548,10 @@ void bad_arguments_throw() {
   BOOST_CHECK_THROW(b.gemm({.m = 4, .n = 4, .k = 4, .lda = 4, .ldb = 4, .ldc = 3}, x, x, x), config_error);
   BOOST_CHECK_THROW(b.gemm({.m = 4, .n = 4, .k = 4, .lda = 2, .ldb = 4, .ldc = 4}, x, x, x), config_error);
   BOOST_CHECK_THROW(b.gemm({.m = -1, .n = 4, .k = 4, .lda = 4, .ldb = 4, .ldc = 4}, x, x, x), config_error);
+  BOOST_CHECK_THROW(b.gemm({.m = 4, .n = 4, .k = 4, .lda = 4, .ldb = 4, .ldc = 4, .groups = -1}, x, x, x), config_error);
+  BOOST_CHECK_THROW(b.gemm({.m = 4, .n = 4, .k = 4, .lda = 4, .ldb = 4, .ldc = 4, .groups = 2, .group_stride_a = -16},
+                           x, x, x),
+                    config_error);
   BOOST_CHECK_THROW(b.softmax_forward(x, x + 32, 2, 4, 1.0F, {.period = -1}), config_error);
   BOOST_CHECK_THROW(b.add(x, x, -1), config_error);
   BOOST_CHECK_THROW(b.adamw_update(x, x, x, x, 4, {.step = 0}), config_error);

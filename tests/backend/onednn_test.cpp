@@ -27,7 +27,9 @@ namespace {
 /// primitive (or its recorded sgemm fallback for strides no fast primitive takes) above.
 void check_onednn_path(onednn_backend& b, const gemm_desc& d) {
   if (d.m == 0 || d.n == 0 || d.k == 0) return;
-  const std::string path = b.gemm_implementation(d);  // already cached: creates nothing
+  std::string path = b.gemm_implementation(d);  // already cached: creates nothing
+  // Grouped products run as one call where a primitive takes them, else group by group.
+  if (const std::string each = "per group: "; d.groups > 1 && path.starts_with(each)) path.erase(0, each.size());
   BOOST_TEST((path == "sgemm") == (d.m < b.options().small_gemm_rows), backend_ops::gemm_name(d) << " ran on " << path);
 }
 
@@ -38,11 +40,13 @@ struct onednn_f32 {
   static void check_product(onednn_backend& b, const gemm_desc& d) { check_onednn_path(b, d); }
 };
 
-/// bf16 keeps 8 bits of mantissa: relative error about 2^-8 per input, f32 accumulation.
+/// bf16 keeps 8 bits of mantissa: relative error about 2^-8 per input, f32 accumulation. Every
+/// product of the list converts (bf16_min_madds 0), small ones included, so that all shapes and
+/// layouts go through the conversion; `bf16_only_for_large_products` checks the default threshold.
 struct onednn_bf16 {
   static constexpr const char* name = "onednn bf16";
   static constexpr backend_ops::product_tolerance products{.atol_per_term = 2e-2, .rtol = 2e-2};
-  static onednn_backend backend() { return onednn_backend({.precision = onednn_precision::bf16}); }
+  static onednn_backend backend() { return onednn_backend({.precision = onednn_precision::bf16, .bf16_min_madds = 0}); }
   static void check_product(onednn_backend& b, const gemm_desc& d) { check_onednn_path(b, d); }
 };
 
@@ -75,6 +79,70 @@ BOOST_AUTO_TEST_CASE(gemm_primitives_are_created_once_per_shape) {
   BOOST_TEST(b.gemm_cache_size() == 1U);
   BOOST_TEST(b.gemm_implementation(small) == "sgemm");
   BOOST_TEST(b.gemm_implementation(d).find("ref") == std::string::npos);
+}
+
+// Under bf16 precision small products stay in f32 (the conversion would cost more than it saves);
+// the choice depends on the shape alone, so every run makes the same one.
+BOOST_AUTO_TEST_CASE(bf16_only_for_large_products) {
+  onednn_backend f32;
+  onednn_backend bf16({.precision = onednn_precision::bf16});
+  onednn_backend all({.precision = onednn_precision::bf16, .bf16_min_madds = 0});
+  const std::int64_t threshold = bf16.options().bf16_min_madds;
+  BOOST_TEST(threshold == (std::int64_t{8} << 20));
+  // A 192-wide model's attention scores (6 heads of 32) and a linear layer of the same model.
+  const gemm_desc scores{.trans_b = true, .m = 192, .n = 192, .k = 32, .lda = 576, .ldb = 576, .ldc = 192,
+                         .batch = 6, .stride_a = 32, .stride_b = 32, .stride_c = 192 * 192};
+  const gemm_desc linear{.m = 3072, .n = 576, .k = 192, .lda = 192, .ldb = 576, .ldc = 576};
+  BOOST_TEST(!bf16.gemm_uses_bf16(scores));
+  BOOST_TEST(bf16.gemm_uses_bf16(linear));
+  BOOST_TEST(all.gemm_uses_bf16(scores));
+  BOOST_TEST(!f32.gemm_uses_bf16(linear));
+  // Exactly at the threshold converts; one multiply-add fewer does not; sgemm-sized rows never do.
+  const gemm_desc at{.m = 1024, .n = 1024, .k = 8, .lda = 8, .ldb = 1024, .ldc = 1024};
+  auto below = at;
+  below.m = 1023;
+  BOOST_TEST(bf16.gemm_uses_bf16(at));
+  BOOST_TEST(!bf16.gemm_uses_bf16(below));
+  auto few_rows = linear;
+  few_rows.m = 1;
+  BOOST_TEST(!all.gemm_uses_bf16(few_rows));
+  // The f32 and the bf16 answers of a small product under bf16 precision are the same numbers.
+  std::vector<float> a(192 * 576), c1(6 * 192 * 192), c2(6 * 192 * 192);
+  rng gen(8);
+  for (float& x : a) x = static_cast<float>(gen.uniform() - 0.5);
+  f32.gemm(scores, a.data(), a.data() + 192, c1.data());
+  bf16.gemm(scores, a.data(), a.data() + 192, c2.data());
+  BOOST_TEST((c1 == c2));
+  BOOST_CHECK_THROW(onednn_backend({.bf16_min_madds = -1}), config_error);
+}
+
+// The model's attention products over a whole batch (sequences as groups) are one 4-D primitive in
+// f32; under bf16 a product that converts runs group by group (the conversion packs 3-D batches).
+BOOST_AUTO_TEST_CASE(grouped_attention_products_run_in_one_call) {
+  const std::int64_t seqs = 16, t = 192, h = 6, hd = 32, d = h * hd;
+  const gemm_desc scores{.trans_b = true, .m = t, .n = t, .k = hd, .lda = 3 * d, .ldb = 3 * d, .ldc = t, .batch = h,
+                         .stride_a = hd, .stride_b = hd, .stride_c = t * t, .groups = seqs,
+                         .group_stride_a = t * 3 * d, .group_stride_b = t * 3 * d, .group_stride_c = h * t * t};
+  onednn_backend f32;
+  BOOST_TEST(f32.gemm_implementation(scores).find("per group") == std::string::npos, f32.gemm_implementation(scores));
+  onednn_backend bf16({.precision = onednn_precision::bf16, .bf16_min_madds = 0});
+  BOOST_TEST(bf16.gemm_implementation(scores).starts_with("per group: "), bf16.gemm_implementation(scores));
+  BOOST_TEST(bf16.gemm_uses_bf16(scores));
+  onednn_backend bf16_default({.precision = onednn_precision::bf16});
+  BOOST_TEST(!bf16_default.gemm_uses_bf16(scores));  // small products stay f32, so in one call
+  BOOST_TEST(bf16_default.gemm_implementation(scores).find("per group") == std::string::npos);
+  // One call and group by group give the same numbers.
+  rng gen(9);
+  std::vector<float> qkv(static_cast<std::size_t>(seqs * t * 3 * d)), one(static_cast<std::size_t>(seqs * h * t * t)),
+      each(one.size());
+  for (float& x : qkv) x = static_cast<float>(gen.uniform() - 0.5);
+  f32.gemm(scores, qkv.data(), qkv.data() + d, one.data());
+  const gemm_desc single = single_group(scores);
+  for (std::int64_t g = 0; g < seqs; ++g)
+    f32.gemm(single, qkv.data() + g * t * 3 * d, qkv.data() + d + g * t * 3 * d, each.data() + g * h * t * t);
+  double worst = 0.0;
+  for (std::size_t i = 0; i < one.size(); ++i) worst = std::max(worst, double(std::abs(one[i] - each[i])));
+  BOOST_TEST(worst < 1e-5);
 }
 
 namespace {

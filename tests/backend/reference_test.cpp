@@ -19,18 +19,22 @@ using backend_conformance::random_vector;
 
 // Naive row-major gemm in double: the independent oracle for the Eigen implementation.
 void naive_gemm(const gemm_desc& d, const std::vector<float>& a, const std::vector<float>& b, std::vector<float>& c) {
-  for (std::int64_t bi = 0; bi < d.batch; ++bi)
-    for (std::int64_t i = 0; i < d.m; ++i)
-      for (std::int64_t j = 0; j < d.n; ++j) {
-        double s = 0.0;
-        for (std::int64_t p = 0; p < d.k; ++p) {
-          const double av = d.trans_a ? a[bi * d.stride_a + p * d.lda + i] : a[bi * d.stride_a + i * d.lda + p];
-          const double bv = d.trans_b ? b[bi * d.stride_b + j * d.ldb + p] : b[bi * d.stride_b + p * d.ldb + j];
-          s += av * bv;
+  for (std::int64_t g = 0; g < d.groups; ++g)
+    for (std::int64_t bi = 0; bi < d.batch; ++bi) {
+      const std::int64_t oa = g * d.group_stride_a + bi * d.stride_a, ob = g * d.group_stride_b + bi * d.stride_b,
+                         oc = g * d.group_stride_c + bi * d.stride_c;
+      for (std::int64_t i = 0; i < d.m; ++i)
+        for (std::int64_t j = 0; j < d.n; ++j) {
+          double s = 0.0;
+          for (std::int64_t p = 0; p < d.k; ++p) {
+            const double av = d.trans_a ? a[oa + p * d.lda + i] : a[oa + i * d.lda + p];
+            const double bv = d.trans_b ? b[ob + j * d.ldb + p] : b[ob + p * d.ldb + j];
+            s += av * bv;
+          }
+          float& cv = c[oc + i * d.ldc + j];
+          cv = static_cast<float>(d.alpha * s + (d.beta == 0.0F ? 0.0 : d.beta * static_cast<double>(cv)));
         }
-        float& cv = c[bi * d.stride_c + i * d.ldc + j];
-        cv = static_cast<float>(d.alpha * s + (d.beta == 0.0F ? 0.0 : d.beta * static_cast<double>(cv)));
-      }
+    }
 }
 
 // Central finite differences of a scalar function of `x`, compared with `analytic` element by element.

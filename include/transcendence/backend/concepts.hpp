@@ -19,7 +19,9 @@ namespace transcendence {
 ///
 /// All matrices are row-major. op(A) is m×k, op(B) is k×n, C is m×n; `lda`, `ldb`, `ldc` are the
 /// row strides of A, B, C as stored (before transposition). With `batch > 1`, matrix i starts at
-/// `stride_a * i` (and likewise for B and C) — the layout of multi-head attention.
+/// `stride_a * i` (and likewise for B and C) — the layout of multi-head attention. With `groups > 1`
+/// the batch repeats: product (g, i) uses A at `group_stride_a * g + stride_a * i` — the heads of
+/// every sequence of a training batch in one call. A stride of 0 shares that matrix.
 struct gemm_desc {
   bool trans_a = false;        ///< Use Aᵀ.
   bool trans_b = false;        ///< Use Bᵀ.
@@ -35,7 +37,20 @@ struct gemm_desc {
   std::int64_t stride_a = 0;   ///< Elements between consecutive A matrices.
   std::int64_t stride_b = 0;   ///< Elements between consecutive B matrices.
   std::int64_t stride_c = 0;   ///< Elements between consecutive C matrices.
+  std::int64_t groups = 1;          ///< Number of batches (a second batch index).
+  std::int64_t group_stride_a = 0;  ///< Elements between the A matrices of consecutive groups.
+  std::int64_t group_stride_b = 0;  ///< Elements between the B matrices of consecutive groups.
+  std::int64_t group_stride_c = 0;  ///< Elements between the C matrices of consecutive groups.
 };
+
+/// @brief Group g of a grouped product: the same product with one group, its pointers moved there.
+/// @param d the grouped product. @return d with groups = 1 (the caller offsets A, B and C by
+/// g times the group strides).
+[[nodiscard]] constexpr gemm_desc single_group(gemm_desc d) noexcept {
+  d.groups = 1;
+  d.group_stride_a = d.group_stride_b = d.group_stride_c = 0;
+  return d;
+}
 
 /// @brief Causal masking for a row-wise softmax over attention scores.
 ///

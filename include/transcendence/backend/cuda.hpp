@@ -309,6 +309,12 @@ class cuda_backend {
   void gemm(const gemm_desc& d, const float* a, const float* b, float* c) {
     check_gemm(d);
     if (d.m == 0 || d.n == 0 || d.batch == 0) return;
+    if (d.groups != 1) {  // one strided-batched call per group
+      const gemm_desc one = single_group(d);
+      for (std::int64_t g = 0; g < d.groups; ++g)
+        gemm(one, a + g * d.group_stride_a, b + g * d.group_stride_b, c + g * d.group_stride_c);
+      return;
+    }
     if (d.k == 0) {  // no product: C = beta·C, which cuBLAS would need dummy strides for
       launch_elementwise(detail::cuda_scale_matrices_kernel<float>, d.batch * d.m * d.n, "gemm (k = 0)", c, d.m, d.n,
                          d.ldc, d.stride_c, d.batch, d.beta);
@@ -668,7 +674,8 @@ class cuda_backend {
       message.append(", batch ").append(std::to_string(d.batch)).append(")");
       throw config_error(message);
     };
-    if (d.m < 0 || d.n < 0 || d.k < 0 || d.batch < 0) fail("negative size");
+    if (d.m < 0 || d.n < 0 || d.k < 0 || d.batch < 0 || d.groups < 0) fail("negative size");
+    if (d.group_stride_a < 0 || d.group_stride_b < 0 || d.group_stride_c < 0) fail("negative group stride");
     const std::int64_t a_rows = d.trans_a ? d.k : d.m, a_cols = d.trans_a ? d.m : d.k;
     const std::int64_t b_rows = d.trans_b ? d.n : d.k, b_cols = d.trans_b ? d.k : d.n;
     if ((a_rows > 0 && d.lda < a_cols) || (b_rows > 0 && d.ldb < b_cols) || (d.m > 0 && d.ldc < d.n))

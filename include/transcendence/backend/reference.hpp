@@ -129,12 +129,21 @@ class reference_backend {
     using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     using const_map = Eigen::Map<const row_matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
     using map = Eigen::Map<row_matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-    if (d.m < 0 || d.n < 0 || d.k < 0 || d.batch < 0) throw config_error("gemm: negative size");
+    if (d.m < 0 || d.n < 0 || d.k < 0 || d.batch < 0 || d.groups < 0) throw config_error("gemm: negative size");
+    if (d.stride_a < 0 || d.stride_b < 0 || d.stride_c < 0 || d.group_stride_a < 0 || d.group_stride_b < 0 ||
+        d.group_stride_c < 0)
+      throw config_error("gemm: negative batch or group stride");
     const std::int64_t a_rows = d.trans_a ? d.k : d.m, a_cols = d.trans_a ? d.m : d.k;
     const std::int64_t b_rows = d.trans_b ? d.n : d.k, b_cols = d.trans_b ? d.k : d.n;
     if ((a_rows > 0 && d.lda < a_cols) || (b_rows > 0 && d.ldb < b_cols) || (d.m > 0 && d.ldc < d.n))
       throw config_error("gemm: a row stride (lda/ldb/ldc) is shorter than the row it holds");
     if (d.m == 0 || d.n == 0) return;
+    if (d.groups != 1) {
+      const gemm_desc one = single_group(d);
+      for (std::int64_t g = 0; g < d.groups; ++g)
+        gemm(one, a + g * d.group_stride_a, b + g * d.group_stride_b, c + g * d.group_stride_c);
+      return;
+    }
     for (std::int64_t i = 0; i < d.batch; ++i) {
       map cm(c + i * d.stride_c, d.m, d.n, Eigen::OuterStride<>(d.ldc));
       if (d.beta == 0.0F) cm.setZero();

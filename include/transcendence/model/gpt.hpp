@@ -420,8 +420,7 @@ class gpt_model {
     w.rows = std::max(rows, w.rows);
     w.probs = std::max(probs, w.probs);
     w.length = std::max(length, w.length);
-    const std::int64_t t = w.length;
-    const std::int64_t n = w.rows, d = m_config.d_model, h = m_config.n_head;
+    const std::int64_t n = w.rows, d = m_config.d_model;
     w.resid.clear();
     for (std::int64_t l = 0; l <= m_config.n_layer; ++l) w.resid.push_back(b.allocate(z(n * d)));
     w.blocks.clear();
@@ -436,8 +435,8 @@ class gpt_model {
     w.lnf_rstd = b.allocate(z(n));
     w.logits = b.allocate(z(n * m_config.vocab_size));
     w.losses = b.allocate(z(n));
-    w.scores = b.allocate(z(h * t * t));
-    w.d_scores = b.allocate(z(h * t * t));
+    w.scores = b.allocate(z(w.probs));  // every sequence's scores at once, like probs
+    w.d_scores = b.allocate(z(w.probs));
     w.d_resid = b.allocate(z(n * d));
     w.d_ln = b.allocate(z(n * d));
     w.d_x = b.allocate(z(n * d));
@@ -511,18 +510,19 @@ class gpt_model {
     detail::linear_forward(b, b.data(a.ln1_out), p + o.w_qkv, b.data(a.qkv), n, d, 3 * d);
     if (o.b_qkv >= 0) b.add_bias(b.data(a.qkv), p + o.b_qkv, n, 3 * d);
     const float scale = 1.0F / std::sqrt(static_cast<float>(hd));
-    for (std::int64_t s = 0; s < m_batch; ++s) {
-      const float* qkv = b.data(a.qkv) + s * t * 3 * d;
-      float* probs = b.data(a.probs) + s * h * t * t;
-      // Scores of all heads of sequence s: Q_h·K_hᵀ, heads strided by hd inside each qkv row.
-      b.gemm(gemm_desc{.trans_b = true, .m = t, .n = t, .k = hd, .lda = 3 * d, .ldb = 3 * d, .ldc = t, .batch = h,
-                       .stride_a = hd, .stride_b = hd, .stride_c = t * t},
-             qkv, qkv + d, b.data(m_ws.scores));
-      b.softmax_forward(b.data(m_ws.scores), probs, h * t, t, scale, softmax_mask{t, 0});
-      b.gemm(gemm_desc{.m = t, .n = hd, .k = t, .lda = t, .ldb = 3 * d, .ldc = d, .batch = h, .stride_a = t * t,
-                       .stride_b = hd, .stride_c = hd},
-             probs, qkv + 2 * d, b.data(a.att_y) + s * t * d);
-    }
+    // Scores of every head of every sequence in one product: Q_h·K_hᵀ, heads strided by hd inside
+    // each qkv row (the batch), sequences by t rows (the groups).
+    const float* qkv = b.data(a.qkv);
+    float* probs = b.data(a.probs);
+    b.gemm(gemm_desc{.trans_b = true, .m = t, .n = t, .k = hd, .lda = 3 * d, .ldb = 3 * d, .ldc = t, .batch = h,
+                     .stride_a = hd, .stride_b = hd, .stride_c = t * t, .groups = m_batch,
+                     .group_stride_a = t * 3 * d, .group_stride_b = t * 3 * d, .group_stride_c = h * t * t},
+           qkv, qkv + d, b.data(m_ws.scores));
+    b.softmax_forward(b.data(m_ws.scores), probs, m_batch * h * t, t, scale, softmax_mask{t, 0});
+    b.gemm(gemm_desc{.m = t, .n = hd, .k = t, .lda = t, .ldb = 3 * d, .ldc = d, .batch = h, .stride_a = t * t,
+                     .stride_b = hd, .stride_c = hd, .groups = m_batch, .group_stride_a = h * t * t,
+                     .group_stride_b = t * 3 * d, .group_stride_c = t * d},
+           probs, qkv + 2 * d, b.data(a.att_y));
     float* mid = b.data(a.resid_mid);
     detail::linear_forward(b, b.data(a.att_y), p + o.w_attn_out, mid, n, d, d);
     if (o.b_attn_out >= 0) b.add_bias(mid, p + o.b_attn_out, n, d);
@@ -569,25 +569,30 @@ class gpt_model {
     float* d_att_y = b.data(m_ws.d_att_y);
     detail::linear_backward_input(b, dres, p + o.w_attn_out, d_att_y, n, d, d);
     const float scale = 1.0F / std::sqrt(static_cast<float>(hd));
-    for (std::int64_t s = 0; s < m_batch; ++s) {
-      const float* qkv = b.data(a.qkv) + s * t * 3 * d;
-      float* dqkv = b.data(m_ws.d_qkv) + s * t * 3 * d;
-      const float* probs = b.data(a.probs) + s * h * t * t;
-      const float* dy = d_att_y + s * t * d;
+    {
+      // Every head of every sequence per product, as in the forward pass.
+      const float* qkv = b.data(a.qkv);
+      float* dqkv = b.data(m_ws.d_qkv);
+      const float* probs = b.data(a.probs);
+      const std::int64_t qkv_seq = t * 3 * d, scores_seq = h * t * t;
       // dP = dY·Vᵀ, dV = Pᵀ·dY.
       b.gemm(gemm_desc{.trans_b = true, .m = t, .n = t, .k = hd, .lda = d, .ldb = 3 * d, .ldc = t, .batch = h,
-                       .stride_a = hd, .stride_b = hd, .stride_c = t * t},
-             dy, qkv + 2 * d, b.data(m_ws.scores));
+                       .stride_a = hd, .stride_b = hd, .stride_c = t * t, .groups = m_batch,
+                       .group_stride_a = t * d, .group_stride_b = qkv_seq, .group_stride_c = scores_seq},
+             d_att_y, qkv + 2 * d, b.data(m_ws.scores));
       b.gemm(gemm_desc{.trans_a = true, .m = t, .n = hd, .k = t, .lda = t, .ldb = d, .ldc = 3 * d, .batch = h,
-                       .stride_a = t * t, .stride_b = hd, .stride_c = hd},
-             probs, dy, dqkv + 2 * d);
-      b.softmax_backward(probs, b.data(m_ws.scores), b.data(m_ws.d_scores), h * t, t, scale);
+                       .stride_a = t * t, .stride_b = hd, .stride_c = hd, .groups = m_batch,
+                       .group_stride_a = scores_seq, .group_stride_b = t * d, .group_stride_c = qkv_seq},
+             probs, d_att_y, dqkv + 2 * d);
+      b.softmax_backward(probs, b.data(m_ws.scores), b.data(m_ws.d_scores), m_batch * h * t, t, scale);
       // dQ = dS·K, dK = dSᵀ·Q.
       b.gemm(gemm_desc{.m = t, .n = hd, .k = t, .lda = t, .ldb = 3 * d, .ldc = 3 * d, .batch = h, .stride_a = t * t,
-                       .stride_b = hd, .stride_c = hd},
+                       .stride_b = hd, .stride_c = hd, .groups = m_batch, .group_stride_a = scores_seq,
+                       .group_stride_b = qkv_seq, .group_stride_c = qkv_seq},
              b.data(m_ws.d_scores), qkv + d, dqkv);
       b.gemm(gemm_desc{.trans_a = true, .m = t, .n = hd, .k = t, .lda = t, .ldb = 3 * d, .ldc = 3 * d, .batch = h,
-                       .stride_a = t * t, .stride_b = hd, .stride_c = hd},
+                       .stride_a = t * t, .stride_b = hd, .stride_c = hd, .groups = m_batch,
+                       .group_stride_a = scores_seq, .group_stride_b = qkv_seq, .group_stride_c = qkv_seq},
              b.data(m_ws.d_scores), qkv, dqkv + d);
     }
     detail::linear_backward_weight(b, b.data(a.ln1_out), b.data(m_ws.d_qkv), g + o.w_qkv, n, d, 3 * d);
