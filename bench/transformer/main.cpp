@@ -70,6 +70,7 @@ struct options {
   std::vector<std::string> configs = {"a", "b"};
   double peak_gflops = 447.0;
   std::uint64_t seed = 1;
+  std::int64_t bf16_min_madds = onednn_options{}.bf16_min_madds;
 };
 
 std::string load_average() {
@@ -323,20 +324,25 @@ void print_profile(const bench::timed_backend<onednn_backend>& tb, int steps) {
 }
 
 void profile(const bench_config& bc, const options& opt) {
-  onednn_backend inner;
-  bench::timed_backend<onednn_backend> timed(inner);
-  train_runner<bench::timed_backend<onednn_backend>> train(timed, bc, opt.seed);
-  for (int i = 0; i < opt.train_warmup; ++i) train.step();
-  timed.reset();
-  for (int i = 0; i < opt.train_reps; ++i) train.step();
-  std::printf("# config %s profile of an f32 training step\n", bc.name.c_str());
-  print_profile(timed, opt.train_reps);
-  decode_runner<bench::timed_backend<onednn_backend>> decode(train.model());
-  decode.run(opt.decode_tokens);
-  timed.reset();
-  for (int i = 0; i < opt.decode_reps; ++i) decode.run(opt.decode_tokens);
-  std::printf("# config %s profile of one f32 decoding step (token)\n", bc.name.c_str());
-  print_profile(timed, opt.decode_reps * opt.decode_tokens);
+  for (const bool bf16 : {false, true}) {
+    if (bf16 && !opt.bf16) break;
+    const char* name = bf16 ? "bf16" : "f32";
+    onednn_backend inner(bf16 ? onednn_options{.precision = onednn_precision::bf16, .bf16_min_madds = opt.bf16_min_madds}
+                              : onednn_options{});
+    bench::timed_backend<onednn_backend> timed(inner);
+    train_runner<bench::timed_backend<onednn_backend>> train(timed, bc, opt.seed);
+    for (int i = 0; i < opt.train_warmup; ++i) train.step();
+    timed.reset();
+    for (int i = 0; i < opt.train_reps; ++i) train.step();
+    std::printf("# config %s profile of a %s training step\n", bc.name.c_str(), name);
+    print_profile(timed, opt.train_reps);
+    decode_runner<bench::timed_backend<onednn_backend>> decode(train.model());
+    decode.run(opt.decode_tokens);
+    timed.reset();
+    for (int i = 0; i < opt.decode_reps; ++i) decode.run(opt.decode_tokens);
+    std::printf("# config %s profile of one %s decoding step (token)\n", bc.name.c_str(), name);
+    print_profile(timed, opt.decode_reps * opt.decode_tokens);
+  }
 }
 
 }  // namespace
@@ -356,15 +362,20 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", opt.quick, "fewer repetitions and tokens (a smoke run, noisier)");
   app.add_flag("!--no-bf16", opt.bf16, "skip the bf16 measurements");
   app.add_flag("!--no-pytorch", opt.pytorch, "skip PyTorch (ratios become nan)");
-  app.add_flag("--profile", opt.profile, "print where the time of an f32 training step goes");
+  app.add_flag("--profile", opt.profile, "print where the time of a training and a decoding step goes (f32, and bf16 unless --no-bf16)");
   app.add_option("--train-reps", opt.train_reps, "timed training steps per measurement (median)")->check(CLI::Range(1, 10000));
   app.add_option("--decode-tokens", opt.decode_tokens, "tokens generated per decoding repetition")->check(CLI::Range(1, 100000));
   app.add_option("--decode-reps", opt.decode_reps, "decoding repetitions (median)")->check(CLI::Range(1, 10000));
-  app.add_option("--configs", opt.configs, "which configs to run (a, b)")->check(CLI::IsMember({"a", "b"}));
+  app.add_option("--configs", opt.configs, "which configs to run (a, b; chess: the default preset's model shape)")
+      ->check(CLI::IsMember({"a", "b", "chess"}));
   app.add_option("--python", opt.python, "Python interpreter with torch 1.13");
   app.add_option("--script", opt.script, "path of pytorch_gpt.py");
   app.add_option("--peak", opt.peak_gflops, "f32 peak GFLOP/s to compare against")->check(CLI::PositiveNumber);
   app.add_option("--seed", opt.seed, "seed of weights and tokens")->check(CLI::NonNegativeNumber);
+  app.add_option("--bf16-min-madds", opt.bf16_min_madds,
+                 "bf16 runs: products of fewer multiply-adds stay in f32 (0: every product in bf16)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.footer("Exit codes: 0 success, 2 a run failed (PyTorch, the backend, a file), 3 invalid configuration.");
   if (const auto rc = transcendence::parse_command_line(app, argc, argv, "bench_transformer")) return *rc;
   if (opt.quick) {
@@ -377,6 +388,8 @@ int main(int argc, char** argv) {
   const std::vector<bench_config> all = {
       {"a", {.vocab_size = 32, .context = 256, .n_layer = 4, .n_head = 4, .d_model = 256}, 16},
       {"b", {.vocab_size = 32, .context = 512, .n_layer = 8, .n_head = 8, .d_model = 512}, 8},
+      // chess_transcendence --preset default's transformer (its move head and board features left out).
+      {"chess", {.vocab_size = 32, .context = 192, .n_layer = 4, .n_head = 6, .d_model = 192}, 16},
   };
   double min_train_ratio = std::numeric_limits<double>::infinity();
   const char* policy = std::getenv("OMP_WAIT_POLICY");
@@ -390,7 +403,7 @@ int main(int argc, char** argv) {
       const double flops = train_flops_per_token(bc.model);
       const double tokens = static_cast<double>(bc.batch * bc.model.context);
       onednn_backend f32_backend;
-      onednn_backend bf16_backend({.precision = onednn_precision::bf16});
+      onednn_backend bf16_backend({.precision = onednn_precision::bf16, .bf16_min_madds = opt.bf16_min_madds});
       train_runner<onednn_backend> f32(f32_backend, bc, opt.seed);
       std::optional<train_runner<onednn_backend>> bf16;
       if (opt.bf16) bf16.emplace(bf16_backend, bc, opt.seed);

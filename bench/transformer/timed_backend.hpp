@@ -63,11 +63,11 @@ class timed_backend {
 
   /// @brief Timed gemm. @param d shape. @param a A. @param b B. @param c C.
   void gemm(const gemm_desc& d, const float* a, const float* b, float* c) {
-    const std::string name = d.batch > 1 ? "gemm attention (batched)"
+    const std::string name = d.batch * d.groups > 1 ? "gemm attention (batched)"
                              : d.m < 16  ? "gemm few rows"
                                          : "gemm linear";
     timed(name, 2.0 * static_cast<double>(d.m) * static_cast<double>(d.n) * static_cast<double>(d.k) *
-                    static_cast<double>(d.batch),
+                    static_cast<double>(d.batch) * static_cast<double>(d.groups),
           [&] { m_inner->gemm(d, a, b, c); });
   }
   /// @brief Timed op. @param y y. @param x x. @param n n.
