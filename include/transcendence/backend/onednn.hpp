@@ -73,7 +73,7 @@ struct onednn_options {
   /// entry) stay in f32. Converting the inputs costs more than bf16 saves on small products: the
   /// attention products of a 192-wide model with 32-wide heads (192×192×32, 6 heads) took 116–130 µs
   /// in bf16 and 61–85 µs in f32; at 256×256×64 f32 was still 10–20% faster, at 512×512×64 bf16
-  /// was 25% faster (2 cores, avx512_bf16). The choice depends on the shape only, so it is the same
+  /// was 25% faster (2 cores, avx512_bf16, passive OpenMP waiting). The choice depends on the shape only, so it is the same
   /// in every run.
   std::int64_t bf16_min_madds = std::int64_t{8} << 20;
 };
@@ -1092,8 +1092,9 @@ class onednn_backend {
     return m_options.precision == onednn_precision::bf16 && d.m * d.n * d.k >= m_options.bf16_min_madds;
   }
 
-  /// Grouped f32 products run as one 4-D matmul (one call for the heads of every sequence of a
-  /// batch: 1.25–1.5× the speed of a call per sequence at 192–256 positions); the other paths
+  /// Grouped f32 products run as one 4-D matmul: one parallel region for the heads of every
+  /// sequence of a batch instead of one per sequence (1.25–1.5× the speed at 192–256 positions with
+  /// passive OpenMP waiting, about the same with libgomp's default: design.md §5). The other paths
   /// (sgemm, the bf16 conversion) take one group at a time.
   [[nodiscard]] bool grouped_in_one_call(const gemm_desc& d) {
     return d.k > 0 && !is_small(d) && !wants_bf16(d) && !gemm_entry(d).use_sgemm;
