@@ -348,14 +348,22 @@ void profile(const bench_config& bc, const options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // libgomp reads OMP_WAIT_POLICY when the program loads, so the default is set by re-executing.
-  // Passive waiting (threads sleep at barriers instead of spinning) costs microseconds per
-  // parallel region on an idle machine and saves whole time slices on a shared one (measured
-  // here at load average 9: our step 8.6 s active vs 3.0 s passive, PyTorch's 24-31 s vs 4.6-7 s).
-  // PyTorch inherits the same environment, so the comparison stays like for like.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv);  // returns only on failure: then run with the default policy
+  // Our wait policy: libgomp reads OMP_WAIT_POLICY when the program loads, so a choice other than
+  // its default is made by re-executing. Passive waiting (threads sleep at barriers) saves whole
+  // time slices on a shared machine (load average 9: our step 8.6 s spinning vs 3.0 s passive) but
+  // costs every parallel region a wake-up on an idle one (default-preset shape: 2-13% slower,
+  // design.md section 5). So: passive when other work keeps at least half a core busy, libgomp's
+  // default otherwise; the child sees TRANSCENDENCE_BENCH_POLICY and says why. (PyTorch's children
+  // try both policies whatever ours is.)
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("TRANSCENDENCE_BENCH_POLICY") == nullptr) {
+    const double busy = transcendence::detail::busy_cores(omp_get_num_procs(), std::chrono::milliseconds(200));
+    char why[128];
+    std::snprintf(why, sizeof why, "other work busy on %.1f cores", busy);
+    setenv("TRANSCENDENCE_BENCH_POLICY", why, 1);
+    if (busy >= 0.5) {
+      setenv("OMP_WAIT_POLICY", "passive", 1);
+      execv("/proc/self/exe", argv);  // returns only on failure: then run with the default policy
+    }
   }
   options opt;
   CLI::App app{"GPT training and KV-cache decoding: oneDNN backend vs PyTorch 1.13, same run"};
@@ -394,8 +402,10 @@ int main(int argc, char** argv) {
   double min_train_ratio = std::numeric_limits<double>::infinity();
   const char* policy = std::getenv("OMP_WAIT_POLICY");
   std::printf("# f32 FMA peak: nominal %.0f GFLOP/s, measured now %.0f GFLOP/s (load average %s); "
-              "OMP_WAIT_POLICY=%s for ours (PyTorch: both policies tried, the faster kept)\n",
-              opt.peak_gflops, measure_fma_peak(), load_average().c_str(), policy != nullptr ? policy : "(default)");
+              "OMP_WAIT_POLICY=%s for ours (%s; PyTorch: both policies tried, the faster kept)\n",
+              opt.peak_gflops, measure_fma_peak(), load_average().c_str(), policy != nullptr ? policy : "(default)",
+              std::getenv("TRANSCENDENCE_BENCH_POLICY") != nullptr ? std::getenv("TRANSCENDENCE_BENCH_POLICY")
+                                                                   : "set by the user");
   try {
     for (const auto& bc : all) {
       if (std::find(opt.configs.begin(), opt.configs.end(), bc.name) == opt.configs.end()) continue;

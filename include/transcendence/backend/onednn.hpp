@@ -73,8 +73,8 @@ struct onednn_options {
   /// entry) stay in f32. Converting the inputs costs more than bf16 saves on small products: the
   /// attention products of a 192-wide model with 32-wide heads (192×192×32, 6 heads) took 116–130 µs
   /// in bf16 and 61–85 µs in f32; at 256×256×64 f32 was still 10–20% faster, at 512×512×64 bf16
-  /// was 25% faster (2 cores, avx512_bf16, passive OpenMP waiting). The choice depends on the shape only, so it is the same
-  /// in every run.
+  /// was 25% faster (2 cores, avx512_bf16, passive OpenMP waiting). The choice depends on the
+  /// shape only, so it is the same in every run.
   std::int64_t bf16_min_madds = std::int64_t{8} << 20;
 };
 
