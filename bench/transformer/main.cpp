@@ -351,8 +351,8 @@ int main(int argc, char** argv) {
   // Our wait policy: libgomp reads OMP_WAIT_POLICY when the program loads, so a choice other than
   // its default is made by re-executing. Passive waiting (threads sleep at barriers) saves whole
   // time slices on a shared machine (load average 9: our step 8.6 s spinning vs 3.0 s passive) but
-  // costs every parallel region a wake-up on an idle one (default-preset shape: 2-13% slower,
-  // design.md section 5). So: passive when other work keeps at least half a core busy, libgomp's
+  // costs every parallel region a wake-up on an idle one (default-preset shape: 0-4% slower with one
+  // attention call per layer, 9-17% with one per sequence; design.md section 5). So: passive when other work keeps at least half a core busy, libgomp's
   // default otherwise; the child sees TRANSCENDENCE_BENCH_POLICY and says why. (PyTorch's children
   // try both policies whatever ours is.)
   if (std::getenv("OMP_WAIT_POLICY") == nullptr && std::getenv("TRANSCENDENCE_BENCH_POLICY") == nullptr) {
