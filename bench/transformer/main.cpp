@@ -444,13 +444,34 @@ int main(int argc, char** argv) {
       decode_runner<onednn_backend> f32_decode(f32.model()), stored_decode(f32.model(), false);
       std::optional<decode_runner<onednn_backend>> bf16_decode;
       if (bf16) bf16_decode.emplace(bf16->model());
-      std::vector<double> d_f32, d_stored, d_bf16;
+      // The same weights prepared in oneDNN's blocked layout and multiplied by its matmul (the
+      // path of CPUs without AVX-512), to show what the panel kernels gain.
+      onednn_backend f32_blocked_backend({.panel_kernels = false});
+      onednn_backend bf16_blocked_backend(
+          {.precision = onednn_precision::bf16, .bf16_min_madds = opt.bf16_min_madds, .panel_kernels = false});
+      const auto weights_of = [](gpt_model<onednn_backend>& m) {
+        return std::span<const float>(m.parameters(), static_cast<std::size_t>(m.parameter_count()));
+      };
+      gpt_model<onednn_backend> f32_blocked_model(f32_blocked_backend, bc.model, weights_of(f32.model()));
+      decode_runner<onednn_backend> f32_blocked_decode(f32_blocked_model);
+      std::optional<gpt_model<onednn_backend>> bf16_blocked_model;
+      std::optional<decode_runner<onednn_backend>> bf16_blocked_decode;
+      if (bf16) {
+        bf16_blocked_model.emplace(bf16_blocked_backend, bc.model, weights_of(bf16->model()));
+        bf16_blocked_decode.emplace(*bf16_blocked_model);
+      }
+      std::vector<double> d_f32, d_stored, d_bf16, d_f32_blocked, d_bf16_blocked;
       std::vector<std::vector<double>> d_torch(torch.size()), d_torch_bf16(torch.size());
       for (int i = 0; i < 1 + opt.decode_reps; ++i) {  // the first repetition creates primitives
         const double a = f32_decode.run(opt.decode_tokens);
         const double s = stored_decode.run(opt.decode_tokens);
         const double b = bf16_decode ? bf16_decode->run(opt.decode_tokens) : not_measured;
-        if (i >= 1) d_f32.push_back(a), d_stored.push_back(s), d_bf16.push_back(b);
+        const double fb = f32_blocked_decode.run(opt.decode_tokens);
+        const double bb = bf16_blocked_decode ? bf16_blocked_decode->run(opt.decode_tokens) : not_measured;
+        if (i >= 1) {
+          d_f32.push_back(a), d_stored.push_back(s), d_bf16.push_back(b);
+          d_f32_blocked.push_back(fb), d_bf16_blocked.push_back(bb);
+        }
         for (std::size_t k = 0; k < torch.size(); ++k) {
           const double c = torch[k]->decode();
           const double e = bf16 ? torch[k]->decode_bf16() : not_measured;
@@ -476,6 +497,8 @@ int main(int argc, char** argv) {
       const double ours_dec = opt.decode_tokens / median(d_f32), bf16_dec = opt.decode_tokens / median(d_bf16);
       const double torch_dec = opt.decode_tokens / best(d_torch, "decode");
       const double stored_dec = opt.decode_tokens / median(d_stored);
+      const double f32_blocked_dec = opt.decode_tokens / median(d_f32_blocked);
+      const double bf16_blocked_dec = opt.decode_tokens / median(d_bf16_blocked);
       const double torch_bf16_dec = bf16 ? opt.decode_tokens / best(d_torch_bf16, "decode bf16 weights") : not_measured;
       if (!torch.empty())
         std::printf("# config %s pytorch anchor: torch threads 2, BLAS %s, OPENBLAS_CORETYPE=%s, GLIBC_TUNABLES=%s; "
@@ -491,6 +514,11 @@ int main(int argc, char** argv) {
       std::printf("# config %s decode f32 with weights as stored (no prepared copies): ours_tps %.1f; prepared copies "
                   "gain %.2fx\n",
                   bc.name.c_str(), stored_dec, ours_dec / stored_dec);
+      std::printf("# config %s decode with oneDNN's blocked layout and matmul instead of the panel kernels (%s): f32 "
+                  "ours_tps %.1f, bf16 ours_tps %.1f; the panel kernels gain %.2fx f32, %.2fx bf16\n",
+                  bc.name.c_str(),
+                  transcendence::detail::panel_gemm_supported(false) ? "in use here" : "not supported here: both ran oneDNN",
+                  f32_blocked_dec, bf16_blocked_dec, ours_dec / f32_blocked_dec, bf16_dec / bf16_blocked_dec);
       std::printf("config %s bf16_decode ours_tps %.1f pytorch_bf16_tps %.1f ratio %.3f (ratio to pytorch f32 decode %.3f)\n",
                   bc.name.c_str(), bf16_dec, torch_bf16_dec, bf16_dec / torch_bf16_dec, bf16_dec / torch_dec);
       std::printf("# config %s train_gflops ours_f32 %.1f ours_bf16 %.1f pytorch %.1f (f32 peak: nominal %.0f, f32 at "

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "transcendence/backend/concepts.hpp"
+#include "transcendence/model/kv_cache.hpp"
 
 namespace transcendence::bench {
 
@@ -60,6 +61,24 @@ class timed_backend {
   const token_id* data(const index_buffer_type& b) { return m_inner->data(b); }
   /// @brief See backend_memory.
   void synchronize() { m_inner->synchronize(); }
+
+  /// @brief The inner backend's prepared weights (decoding), when it has them.
+  using prepared_weights_type = typename detail::prepared_weights_of<B>::type;
+
+  /// @brief Timed, see backend_prepared_weights (only on an inner backend that prepares weights).
+  /// @param w handle. @param weights W. @param k rows of op(W). @param n columns. @param trans W stored n×k.
+  void prepare_weights(prepared_weights_type& w, const float* weights, std::int64_t k, std::int64_t n, bool trans)
+    requires backend_prepared_weights<B>
+  {
+    timed("prepare_weights", 0, [&] { m_inner->prepare_weights(w, weights, k, n, trans); });
+  }
+  /// @brief Timed, see backend_prepared_weights. @param a A. @param w prepared W. @param c C. @param m rows.
+  void gemm_prepared(const float* a, const prepared_weights_type& w, float* c, std::int64_t m)
+    requires backend_prepared_weights<B>
+  {
+    timed("gemm prepared weights", 2.0 * static_cast<double>(m) * static_cast<double>(w.rows()) * static_cast<double>(w.cols()),
+          [&] { m_inner->gemm_prepared(a, w, c, m); });
+  }
 
   /// @brief Timed gemm. @param d shape. @param a A. @param b B. @param c C.
   void gemm(const gemm_desc& d, const float* a, const float* b, float* c) {

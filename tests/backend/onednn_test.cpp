@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -169,20 +170,29 @@ double prepared_error(onednn_backend& b, const std::vector<float>& a, const std:
   std::vector<float> got(static_cast<std::size_t>(m * n), std::nanf(""));
   b.gemm_prepared(a.data(), pw, got.data(), m);
   double worst = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(got[i] - want[i]) / (scale[i] + 1e-30));
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double e = std::abs(got[i] - want[i]) / (scale[i] + 1e-30);
+    if (std::isnan(e)) return std::numeric_limits<double>::infinity();  // an entry never written
+    worst = std::max(worst, e);
+  }
   return worst;
 }
 
 }  // namespace
 
-// Decoding multiplies rows by weights copied once into oneDNN's blocked layout (bf16 under bf16
-// precision): every row count, both stored orientations, and a refill after the weights change.
+// Decoding multiplies rows by weights copied once into column panels for this library's kernels
+// (where the CPU has AVX-512) or into oneDNN's blocked layout, bf16 under bf16 precision: both
+// paths, every row count (the kernels serve four rows a pass; large products split the panels
+// between threads), both stored orientations, an odd k and partial panels, and a refill after the
+// weights change.
 BOOST_AUTO_TEST_CASE(prepared_weights_match_the_exact_product) {
   rng gen(5);
+  for (const bool panels : {true, false})
   for (const bool bf16 : {false, true}) {
-    onednn_backend b({.precision = bf16 ? onednn_precision::bf16 : onednn_precision::f32});
+    onednn_backend b({.precision = bf16 ? onednn_precision::bf16 : onednn_precision::f32, .panel_kernels = panels});
     const double tolerance = bf16 ? 1e-2 : 1e-5;  // bf16: 2^-8 per input; f32: accumulation order
-    for (const auto& [k, n] : {std::pair<std::int64_t, std::int64_t>{36, 108}, {192, 576}, {768, 192}, {192, 1970}}) {
+    for (const auto& [k, n] : {std::pair<std::int64_t, std::int64_t>{36, 108}, {37, 70}, {5, 3}, {192, 576}, {768, 192},
+                               {192, 1970}}) {
       for (const bool trans : {false, true}) {
         auto w = backend_conformance::random_vector(gen, static_cast<std::size_t>(k * n));
         onednn_backend::prepared_weights_type pw;
@@ -190,10 +200,11 @@ BOOST_AUTO_TEST_CASE(prepared_weights_match_the_exact_product) {
         BOOST_TEST(pw.rows() == k);
         BOOST_TEST(pw.cols() == n);
         BOOST_TEST(pw.bf16() == bf16);
-        for (const std::int64_t m : {1, 3, 15, 40}) {
+        BOOST_TEST(pw.panels() == (panels && detail::panel_gemm_supported(bf16)));
+        for (const std::int64_t m : {1, 3, 4, 5, 15, 40}) {
           const auto a = backend_conformance::random_vector(gen, static_cast<std::size_t>(m * k));
           const double err = prepared_error(b, a, w, m, k, n, trans, pw);
-          BOOST_TEST(err < tolerance, (bf16 ? "bf16 " : "f32 ") << m << "x" << k << "x" << n << (trans ? " T" : "") << ": " << err);
+          BOOST_TEST(err < tolerance, (panels ? "panels " : "blocked ") << (bf16 ? "bf16 " : "f32 ") << m << "x" << k << "x" << n << (trans ? " T" : "") << ": " << err);
         }
         // New values in the same place: preparing again refills the copy.
         for (float& v : w) v = -2.0F * v + 0.25F;
@@ -217,6 +228,47 @@ BOOST_AUTO_TEST_CASE(prepared_weights_match_the_exact_product) {
   BOOST_CHECK_THROW(b.gemm_prepared(x.data(), empty, x.data(), 1), config_error);
   BOOST_CHECK_THROW(b.prepare_weights(empty, x.data(), 0, 4, false), config_error);
   BOOST_CHECK_THROW(b.prepare_weights(empty, nullptr, 2, 2, false), config_error);
+}
+
+// The panel layout the kernels read: 64 columns of op(W) per panel, k rows each (f32) or k-pairs
+// interleaved (bf16, the padding row of an odd k zero), zero past the last column; rows of A as
+// bf16 pairs, the first value in the low half.
+BOOST_AUTO_TEST_CASE(panel_layout_holds_every_weight_once_and_zeros_elsewhere) {
+  const std::int64_t k = 3, n = 70;
+  std::vector<float> w(static_cast<std::size_t>(k * n)), wt(w.size());
+  for (std::int64_t i = 0; i < k; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      const float v = static_cast<float>(1 + i * n + j);  // every value exact in bf16 below 256
+      w[static_cast<std::size_t>(i * n + j)] = v;
+      wt[static_cast<std::size_t>(j * k + i)] = v;
+    }
+  BOOST_TEST(detail::panel_count(n) == 2);
+  BOOST_TEST(detail::panel_elements(k, n, false) == 2 * 3 * 64);
+  BOOST_TEST(detail::panel_elements(k, n, true) == 2 * 4 * 64);
+  const auto value = [&](std::int64_t i, std::int64_t j) { return i < k && j < n ? w[static_cast<std::size_t>(i * n + j)] : 0.0F; };
+  for (const auto* source : {&w, &wt}) {
+    const bool trans = source == &wt;
+    std::vector<float> f(static_cast<std::size_t>(detail::panel_elements(k, n, false)), -1.0F);
+    detail::pack_panels_f32(source->data(), k, n, trans, f.data());
+    std::vector<std::uint16_t> h(static_cast<std::size_t>(detail::panel_elements(k, n, true)), 0xFFFF);
+    detail::pack_panels_bf16(source->data(), k, n, trans, h.data());
+    for (std::int64_t p = 0; p < 2; ++p)
+      for (std::int64_t j = 0; j < 64; ++j) {
+        for (std::int64_t i = 0; i < k; ++i)
+          BOOST_TEST(f[static_cast<std::size_t>((p * k + i) * 64 + j)] == value(i, 64 * p + j));
+        for (std::int64_t i = 0; i < 4; ++i)
+          BOOST_TEST(from_bfloat16(h[static_cast<std::size_t>((p * 4 + i / 2 * 2) * 64 + 2 * j + i % 2)]) ==
+                     value(i, 64 * p + j));
+      }
+  }
+  const std::vector<float> a{1.0F, 2.0F, 3.0F, -1.0F, -2.0F, -3.0F};
+  std::vector<std::uint32_t> pairs(4, 0xFFFFFFFFU);
+  detail::pack_rows_bf16(a.data(), 2, 3, pairs.data());
+  BOOST_TEST(pairs[0] == (std::uint32_t{to_bfloat16(1.0F)} | std::uint32_t{to_bfloat16(2.0F)} << 16));
+  BOOST_TEST(pairs[1] == std::uint32_t{to_bfloat16(3.0F)});  // the odd k's padding value is zero
+  BOOST_TEST(pairs[2] == (std::uint32_t{to_bfloat16(-1.0F)} | std::uint32_t{to_bfloat16(-2.0F)} << 16));
+  BOOST_TEST(pairs[3] == std::uint32_t{to_bfloat16(-3.0F)});
+  if (!detail::panel_gemm_supported(false)) BOOST_TEST_MESSAGE("no AVX-512 here: the panel kernels are not run");
 }
 
 // The automatic thread count looks at what other work does now (not at the last minute's load

@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "transcendence/backend/concepts.hpp"
+#include "transcendence/backend/panel_gemm.hpp"
 #include "transcendence/core/bfloat16.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/types.hpp"
@@ -73,6 +74,12 @@ struct onednn_options {
   /// was 25% faster (2 cores, avx512_bf16, passive OpenMP waiting). The choice depends on the
   /// shape only, so it is the same in every run.
   std::int64_t bf16_min_madds = std::int64_t{8} << 20;
+  /// Prepared weights (decoding) are packed into column panels and multiplied by this library's
+  /// AVX-512 kernels (backend/panel_gemm.hpp) where the CPU has them (AVX512_BF16 for bf16):
+  /// for one row they stream the weights 1.3–2.4× as fast as oneDNN's matmul on its blocked
+  /// layout; about even at 8 rows, up to 40% slower at 15 (design.md §5). false: oneDNN's
+  /// blocked layout and matmul, as on CPUs without those instructions.
+  bool panel_kernels = true;
 };
 
 namespace detail {
@@ -175,6 +182,9 @@ inline void onednn_for(std::int64_t n, std::int64_t work, const Body& body) {
 /// bound by memory bandwidth, which a second thread does not add to here (1×2048×512 from DRAM:
 /// 279 µs on one thread, 333 µs on two).
 inline constexpr std::int64_t onednn_serial_macs = 1 << 22;
+
+/// From this many multiply-adds a panel-kernel product splits its panels between the threads.
+inline constexpr std::int64_t panel_parallel_macs = 1 << 18;
 
 /// Runs oneDNN calls in its scope on the calling thread only (oneDNN sizes its OpenMP teams
 /// from omp_get_max_threads() at execution time).
@@ -421,11 +431,17 @@ class onednn_backend {
     [[nodiscard]] std::int64_t cols() const noexcept { return m_n; }
     /// @brief Whether the copy is in bfloat16. @return true under bf16 precision.
     [[nodiscard]] bool bf16() const noexcept { return m_bf16; }
+    /// @brief Whether the copy is in column panels for this library's kernels (see
+    /// @ref onednn_options::panel_kernels). @return false for oneDNN's layout, or when empty.
+    [[nodiscard]] bool panels() const noexcept { return m_panels; }
 
    private:
     friend class onednn_backend;
     std::int64_t m_k = 0, m_n = 0;
     bool m_trans = false, m_bf16 = false;
+    bool m_panels = false;  // the copy is in one of the two panel buffers below
+    std::unique_ptr<float[], detail::aligned_free> m_panels_f32;
+    std::unique_ptr<std::uint16_t[], detail::aligned_free> m_panels_bf16;
     bool m_fallback = false;           // oneDNN offered only its reference matmul: plain gemm on m_source
     const float* m_source = nullptr;   // the f32 weights last prepared from
     dnnl::memory::desc m_md;           // the prepared layout
@@ -585,7 +601,25 @@ class onednn_backend {
       throw config_error("onednn_backend::prepare_weights: need positive dimensions and weights (k " + std::to_string(k) +
                          ", n " + std::to_string(n) + ")");
     const bool bf16 = m_options.precision == onednn_precision::bf16;
-    if (w.m_k != k || w.m_n != n || w.m_trans != trans || w.m_bf16 != bf16 || (!w.m_fallback && !w.m_memory)) {
+    if (m_options.panel_kernels && detail::panel_gemm_supported(bf16)) {
+      if (!w.m_panels || w.m_k != k || w.m_n != n || w.m_bf16 != bf16) {
+        w = prepared_weights_type{};
+        w.m_k = k, w.m_n = n, w.m_bf16 = bf16, w.m_panels = true;
+        const auto elements = static_cast<std::size_t>(detail::panel_elements(k, n, bf16));
+        if (bf16)
+          w.m_panels_bf16 = detail::aligned_zeros<std::uint16_t>(elements);
+        else
+          w.m_panels_f32 = detail::aligned_zeros<float>(elements);
+      }
+      w.m_trans = trans;
+      w.m_source = weights;
+      if (bf16)
+        detail::pack_panels_bf16(weights, k, n, trans, w.m_panels_bf16.get());
+      else
+        detail::pack_panels_f32(weights, k, n, trans, w.m_panels_f32.get());
+      return;
+    }
+    if (w.m_panels || w.m_k != k || w.m_n != n || w.m_trans != trans || w.m_bf16 != bf16 || (!w.m_fallback && !w.m_memory)) {
       using dt = dnnl::memory::data_type;
       using dims = dnnl::memory::dims;
       w = prepared_weights_type{};
@@ -631,6 +665,10 @@ class onednn_backend {
     if (m < 0) throw config_error("onednn_backend::gemm_prepared: negative row count");
     if (m == 0) return;
     const std::int64_t k = w.m_k, n = w.m_n;
+    if (w.m_panels) {
+      panel_product(a, w, c, m);
+      return;
+    }
     detail::onednn_gemm_entry* e = w.m_fallback ? nullptr : &prepared_entry(m, w);
     if (e == nullptr || e->use_sgemm) {  // no fast primitive on the prepared layout: the weights as stored
       gemm(gemm_desc{.trans_b = w.m_trans, .m = m, .n = n, .k = k, .lda = k, .ldb = w.m_trans ? k : n, .ldc = n}, a,
@@ -1226,6 +1264,36 @@ class onednn_backend {
     e.scratchpad = dnnl::memory(pd.scratchpad_desc(), m_engine, DNNL_MEMORY_NONE);
   }
 
+  // C = A·op(W) by the panel kernels; large products split the panels between the threads (a
+  // single-row decoding step streams the weights at 45-47 GB/s on one thread, 55-59 on two).
+  void panel_product(const float* a, const prepared_weights_type& w, float* c, std::int64_t m) {
+    const std::int64_t k = w.m_k, n = w.m_n, panels = detail::panel_count(n);
+    const std::uint32_t* pairs = nullptr;
+    if (w.m_bf16) {
+      std::uint32_t* ws = pairs_workspace(static_cast<std::size_t>(m * detail::panel_depth_bf16(k) / 2));
+      detail::pack_rows_bf16(a, m, k, ws);
+      pairs = ws;
+    }
+    const auto run = [&](std::int64_t p0, std::int64_t p1) {
+      if (w.m_bf16)
+        detail::panel_gemm_bf16(pairs, m, k, w.m_panels_bf16.get(), n, c, p0, p1);
+      else
+        detail::panel_gemm_f32(a, m, k, w.m_panels_f32.get(), n, c, p0, p1);
+    };
+#if defined(_OPENMP)
+    const int threads = static_cast<int>(std::min<std::int64_t>(omp_get_max_threads(), panels));
+    if (threads > 1 && m * k * n >= detail::panel_parallel_macs) {
+#pragma omp parallel num_threads(threads)
+      {
+        const std::int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+        run(panels * t / T, panels * (t + 1) / T);
+      }
+      return;
+    }
+#endif
+    run(0, panels);
+  }
+
   // Runs a cached matmul primitive on operands already in its formats.
   void execute(detail::onednn_gemm_entry& e, const void* src, const void* weights, float* c) {
     e.src.set_data_handle(const_cast<void*>(src));
@@ -1310,6 +1378,13 @@ class onednn_backend {
     }
     return m_bf16.get();
   }
+  std::uint32_t* pairs_workspace(std::size_t n) {
+    if (n > m_pairs_size) {
+      m_pairs = detail::aligned_zeros<std::uint32_t>(n);
+      m_pairs_size = n;
+    }
+    return m_pairs.get();
+  }
   float* float_workspace(std::size_t n) {
     if (n > m_float_size) {
       m_float = detail::aligned_zeros<float>(n);
@@ -1337,6 +1412,8 @@ class onednn_backend {
   std::size_t m_bf16_size = 0;
   std::unique_ptr<float[], detail::aligned_free> m_float;
   std::size_t m_float_size = 0;
+  std::unique_ptr<std::uint32_t[], detail::aligned_free> m_pairs;  // bf16 pairs of the panel kernels' rows
+  std::size_t m_pairs_size = 0;
   std::unique_ptr<double[], detail::aligned_free> m_double;
   std::size_t m_double_size = 0;
 };

@@ -43,7 +43,8 @@ struct prepared_weights_of<B> {
 /// and values then describe the old weights: @ref reset the slots after an update.
 ///
 /// On a backend that prepares weights (`backend_prepared_weights`, e.g. oneDNN, which copies
-/// them into its blocked layout, in bfloat16 under bf16 precision), calls of fewer than
+/// them into column panels for its AVX-512 kernels or into oneDNN's blocked layout, in bfloat16
+/// under bf16 precision), calls of fewer than
 /// @ref prepared_rows rows multiply by those copies: a decoding step reads every weight once, so
 /// the layout and width of the copy set its speed. The copies are refreshed whenever the model's
 /// @ref gpt_model::parameter_version changes, so they too stay valid while the model trains.
