@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #include "transcendence/core/bfloat16.hpp"
 
@@ -216,11 +217,16 @@ TRANSCENDENCE_DETAIL_PANEL_BF16 inline void panel_gemm_bf16(const std::uint32_t*
 
 #else
 
-// Never called off x86-64 (panel_gemm_supported is false there); defined so callers compile.
+// Off x86-64 panel_gemm_supported is false and callers never get here; defined so that they
+// compile, and stopping loudly rather than leaving C unwritten if one ever did.
 inline void panel_gemm_f32(const float*, std::int64_t, std::int64_t, const float*, std::int64_t, float*, std::int64_t,
-                           std::int64_t) {}
+                           std::int64_t) {
+  std::abort();
+}
 inline void panel_gemm_bf16(const std::uint32_t*, std::int64_t, std::int64_t, const std::uint16_t*, std::int64_t, float*,
-                            std::int64_t, std::int64_t) {}
+                            std::int64_t, std::int64_t) {
+  std::abort();
+}
 
 #endif
 
