@@ -76,8 +76,8 @@ struct onednn_options {
   std::int64_t bf16_min_madds = std::int64_t{8} << 20;
   /// Prepared weights (decoding) are packed into column panels and multiplied by this library's
   /// AVX-512 kernels (backend/panel_gemm.hpp) where the CPU has them (AVX512_BF16 for bf16):
-  /// for one row they stream the weights 1.3–2.4× as fast as oneDNN's matmul on its blocked
-  /// layout; about even at 8 rows, up to 40% slower at 15 (design.md §5). false: oneDNN's
+  /// for one row they ran 1.3× (768 × 192) to 2–4× (512 × 2048) as fast as oneDNN's matmul on
+  /// its blocked layout; about even at 8 rows, up to 40% slower at 15 (design.md §5). false: oneDNN's
   /// blocked layout and matmul, as on CPUs without those instructions.
   bool panel_kernels = true;
 };
