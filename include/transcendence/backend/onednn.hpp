@@ -184,7 +184,11 @@ inline void onednn_for(std::int64_t n, std::int64_t work, const Body& body) {
 inline constexpr std::int64_t onednn_serial_macs = 1 << 22;
 
 /// From this many multiply-adds a panel-kernel product splits its panels between the threads.
-inline constexpr std::int64_t panel_parallel_macs = 1 << 18;
+/// Below it the weights mostly sit in cache and a second thread costs more than it adds: three
+/// rotations of 2^18, 2^19 and 2^20 (bench_transformer --no-pytorch, decoding, 5 December
+/// 2026) gave medians of 7.9k, 10.5k and 9.9k bf16 tokens/s for config (a), 1.31k, 1.42k and
+/// 1.14k for (b), and 14.3k, 15.6k and 15.2k for the chess shape; f32 within noise.
+inline constexpr std::int64_t panel_parallel_macs = 1 << 19;
 
 /// Runs oneDNN calls in its scope on the calling thread only (oneDNN sizes its OpenMP teams
 /// from omp_get_max_threads() at execution time).
