@@ -9,7 +9,6 @@
 #include <string>
 
 #include "transcendence/backend/concepts.hpp"
-#include "transcendence/model/kv_cache.hpp"
 
 namespace transcendence::bench {
 

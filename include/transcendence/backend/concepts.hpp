@@ -198,4 +198,16 @@ concept backend_prepared_weights =
       { b.gemm_prepared(cx, std::as_const(w), x, n) } -> std::same_as<void>;
     };
 
+namespace detail {
+/// The prepared-weights handle of a backend that has one (a placeholder otherwise).
+template <class B>
+struct prepared_weights_of {
+  using type = char;
+};
+template <backend_prepared_weights B>
+struct prepared_weights_of<B> {
+  using type = typename B::prepared_weights_type;
+};
+}  // namespace detail
+
 }  // namespace transcendence

@@ -76,9 +76,10 @@ struct onednn_options {
   std::int64_t bf16_min_madds = std::int64_t{8} << 20;
   /// Prepared weights (decoding) are packed into column panels and multiplied by this library's
   /// AVX-512 kernels (backend/panel_gemm.hpp) where the CPU has them (AVX512_BF16 for bf16):
-  /// for one row they ran 1.3× (768 × 192) to 2–4× (512 × 2048) as fast as oneDNN's matmul on
-  /// its blocked layout; about even at 8 rows, up to 40% slower at 15 (design.md §5). false: oneDNN's
-  /// blocked layout and matmul, as on CPUs without those instructions.
+  /// for one row they ran 1.2–1.3× (bf16 768 × 192) to 2.0–2.7× (512 × 2048) as fast as
+  /// oneDNN's matmul on its blocked layout; about even at 8 rows; at 15 rows 0–20% slower in bf16
+  /// and 20–55% slower on the f32 512 × 2048 product (design.md §5). false: oneDNN's blocked layout
+  /// and matmul, as on CPUs without those instructions.
   bool panel_kernels = true;
 };
 
@@ -162,7 +163,7 @@ inline constexpr std::int64_t onednn_parallel_threshold = 1 << 14;
 /// body(i) for i in [0, n): split statically between the OpenMP threads when @p work reaches
 /// @ref onednn_parallel_threshold, on the calling thread otherwise. Deciding before the pragma
 /// matters: `omp parallel for if (false)` still enters libgomp and costs about 1.2 µs, more
-/// than a decoding step's row-sized ops themselves (a 256-float add takes 0.1 µs).
+/// than a decoding step's row-sized ops themselves (a 256-float add takes 0.01 µs).
 template <class Body>
 inline void onednn_for(std::int64_t n, std::int64_t work, const Body& body) {
 #if defined(_OPENMP)
@@ -615,8 +616,6 @@ class onednn_backend {
         else
           w.m_panels_f32 = detail::aligned_zeros<float>(elements);
       }
-      w.m_trans = trans;
-      w.m_source = weights;
       if (bf16)
         detail::pack_panels_bf16(weights, k, n, trans, w.m_panels_bf16.get());
       else
@@ -658,9 +657,11 @@ class onednn_backend {
 
   /// @brief C[m×n] = A[m×k] · op(W) with W prepared by @ref prepare_weights.
   ///
-  /// Meant for few rows (decoding): each row count gets one cached primitive. Products of fewer
-  /// than `onednn_serial_macs` multiply-adds run on the calling thread, as small @ref gemm calls
-  /// do (a second thread measured no faster inside a decoding step).
+  /// Meant for few rows (decoding). Panels (see @ref onednn_options::panel_kernels) run this
+  /// library's kernels, split between the threads from 512K multiply-adds. oneDNN's layout gets one
+  /// cached primitive per row count; products of fewer than 4M multiply-adds run on the calling
+  /// thread there, as small @ref gemm calls do (a second thread measured no faster inside a
+  /// decoding step).
   /// @param a A, m×k row-major (row stride k). @param w the prepared weights.
   /// @param c C, m×n row-major (row stride n), overwritten. @param m rows of A and C.
   /// @throws config_error when @p w is empty or m is negative.
@@ -1268,8 +1269,9 @@ class onednn_backend {
     e.scratchpad = dnnl::memory(pd.scratchpad_desc(), m_engine, DNNL_MEMORY_NONE);
   }
 
-  // C = A·op(W) by the panel kernels; large products split the panels between the threads (a
-  // single-row decoding step streams the weights at 45-47 GB/s on one thread, 55-59 on two).
+  // C = A·op(W) by the panel kernels; large products split the panels between the threads (one
+  // row against 84 MB of distinct 512×2048 bf16 matrices streamed 45–46 GB/s on one thread and
+  // 55–57 on two, in a throwaway program).
   void panel_product(const float* a, const prepared_weights_type& w, float* c, std::int64_t m) {
     const std::int64_t k = w.m_k, n = w.m_n, panels = detail::panel_count(n);
     const std::uint32_t* pairs = nullptr;

@@ -10,10 +10,11 @@
 /// need AVX-512 (and AVX512_BF16 for bf16): `panel_gemm_supported` tells at run time; callers
 /// use other code elsewhere. The packing functions are portable.
 ///
-/// Why not oneDNN's matmul on its own blocked layout: one row of a 512×2048 product read from
-/// memory took 80–210 µs (f32) and 39–72 µs (bf16) there, 41–58 µs and 19–25 µs here. The edge
-/// shrinks with rows: about even at 8, and at 15 rows oneDNN was 10–40% faster on some shapes
-/// (design.md §5). Decoding one game calls with 1 row, or a few when a move is appended.
+/// Why not oneDNN's matmul on its own blocked layout: one row of a 512×2048 product took
+/// 95–117 µs (f32) and 47–52 µs (bf16) there, 44–48 µs and 19–21 µs here. The edge shrinks with
+/// rows: about even at 8, and at 15 rows oneDNN was up to 20% faster in bf16 and 20–55% on the
+/// f32 512×2048 product (design.md §5). Decoding one game calls with 1 row, or a few when a move
+/// is appended.
 #pragma once
 
 #include <algorithm>

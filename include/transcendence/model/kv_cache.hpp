@@ -19,18 +19,6 @@
 
 namespace transcendence {
 
-namespace detail {
-/// The prepared-weights handle of a backend that has one (a placeholder otherwise).
-template <class B>
-struct prepared_weights_of {
-  using type = char;
-};
-template <backend_prepared_weights B>
-struct prepared_weights_of<B> {
-  using type = typename B::prepared_weights_type;
-};
-}  // namespace detail
-
 /// @brief Keys and values of every layer for a fixed number of independent sequences (slots), and
 /// the workspace to extend them, so that each new token costs one row of compute per layer.
 ///
