@@ -415,6 +415,11 @@ int main(int argc, char** argv) {
       onednn_backend f32_backend;
       onednn_backend bf16_backend({.precision = onednn_precision::bf16, .bf16_min_madds = opt.bf16_min_madds});
       train_runner<onednn_backend> f32(f32_backend, bc, opt.seed);
+      // The same f32 training with the backend's fused attention hidden (composed from two grouped
+      // products and a masked softmax, as on a backend without it), for a same-run comparison.
+      onednn_backend composed_inner;
+      bench::timed_backend<onednn_backend, false> composed_backend(composed_inner);
+      train_runner<bench::timed_backend<onednn_backend, false>> f32_composed(composed_backend, bc, opt.seed);
       std::optional<train_runner<onednn_backend>> bf16;
       if (opt.bf16) bf16.emplace(bf16_backend, bc, opt.seed);
       // PyTorch at its best known settings: one child per OpenMP wait policy (libgomp's default
@@ -428,13 +433,14 @@ int main(int argc, char** argv) {
           anchors.push_back({policy});
           torch.push_back(std::make_unique<pytorch_server>(bc, opt, anchors.back()));
         }
-      std::vector<double> t_f32, t_bf16;
+      std::vector<double> t_f32, t_bf16, t_composed;
       std::vector<std::vector<double>> t_torch(torch.size()), t_torch_bf16(torch.size());
       for (int i = 0; i < opt.train_warmup + opt.train_reps; ++i) {
         const bool timed = i >= opt.train_warmup;
         const double a = f32.step();
         const double b = bf16 ? bf16->step() : not_measured;
-        if (timed) t_f32.push_back(a), t_bf16.push_back(b);
+        const double e = f32_composed.step();
+        if (timed) t_f32.push_back(a), t_bf16.push_back(b), t_composed.push_back(e);
         for (std::size_t k = 0; k < torch.size(); ++k) {
           const double c = torch[k]->train();
           const double d = bf16 ? torch[k]->train_bf16() : not_measured;
@@ -509,6 +515,9 @@ int main(int argc, char** argv) {
       min_train_ratio = std::min(min_train_ratio, train_ratio);
       std::printf("config %s train ours_tps %.1f pytorch_tps %.1f ratio %.3f\n", bc.name.c_str(), ours_tps, torch_tps,
                   train_ratio);
+      std::printf("# config %s train f32 with attention composed from products and softmax (the fused op hidden): "
+                  "ours_tps %.1f; fused attention gains %.2fx\n",
+                  bc.name.c_str(), tokens / median(t_composed), ours_tps / (tokens / median(t_composed)));
       std::printf("config %s decode ours_tps %.1f pytorch_tps %.1f ratio %.3f\n", bc.name.c_str(), ours_dec, torch_dec,
                   ours_dec / torch_dec);
       std::printf("# config %s decode f32 with weights as stored (no prepared copies): ours_tps %.1f; prepared copies "

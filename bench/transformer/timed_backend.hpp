@@ -17,7 +17,9 @@ namespace transcendence::bench {
 /// The gemm entry is split by role (square attention products vs the rest) so that the profile
 /// shows where the time of a training step goes.
 /// @tparam B the inner backend.
-template <backend B>
+/// @tparam FusedAttention whether the inner backend's fused attention (if any) is passed on; false
+/// makes the model compose attention from products and softmax, for a same-run comparison.
+template <backend B, bool FusedAttention = true>
 class timed_backend {
  public:
   using buffer_type = typename B::buffer_type;              ///< Inner float buffer.
@@ -77,6 +79,22 @@ class timed_backend {
   {
     timed("gemm prepared weights", 2.0 * static_cast<double>(m) * static_cast<double>(w.rows()) * static_cast<double>(w.cols()),
           [&] { m_inner->gemm_prepared(a, w, c, m); });
+  }
+
+  /// @brief Timed, see backend_fused_attention (only on an inner backend that fuses attention).
+  /// @param qkv q|k|v. @param probs probabilities. @param y output. @param d sizes.
+  void causal_attention_forward(const float* qkv, float* probs, float* y, const attention_desc& d)
+    requires(backend_fused_attention<B> && FusedAttention)
+  {
+    timed("attention fused forward", 0, [&] { m_inner->causal_attention_forward(qkv, probs, y, d); });
+  }
+  /// @brief Timed, see backend_fused_attention. @param qkv q|k|v. @param probs probabilities.
+  /// @param dy ∂L/∂y. @param dqkv ∂L/∂qkv. @param d sizes.
+  void causal_attention_backward(const float* qkv, const float* probs, const float* dy, float* dqkv,
+                                 const attention_desc& d)
+    requires(backend_fused_attention<B> && FusedAttention)
+  {
+    timed("attention fused backward", 0, [&] { m_inner->causal_attention_backward(qkv, probs, dy, dqkv, d); });
   }
 
   /// @brief Timed gemm. @param d shape. @param a A. @param b B. @param c C.

@@ -7,5 +7,6 @@
 #pragma once
 
 #include "transcendence/backend/archetype.hpp"
+#include "transcendence/backend/attention.hpp"
 #include "transcendence/backend/concepts.hpp"
 #include "transcendence/backend/reference.hpp"

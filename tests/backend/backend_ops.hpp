@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "conformance.hpp"
+#include "transcendence/backend/attention.hpp"
 #include "transcendence/backend/reference.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/random.hpp"
@@ -380,6 +381,48 @@ void softmax_with_causal_masks(Visit&& visit) {
   }
 }
 
+/// Causal attention through `causal_attention_forward/backward` (backend/attention.hpp): the
+/// backend's fused op where it has one, else products and softmax; the reference composes. Shapes:
+/// one position, lengths that are not a multiple of the fused op's 64-row blocks, a batch large
+/// enough to split between threads, and one long single-head sequence (one pair, many blocks).
+template <class Visit>
+void causal_attention_forward_and_backward(Visit&& visit) {
+  using transcendence::attention_desc;
+  rng gen(31);
+  struct shape {
+    std::int64_t batch, length, heads, head_dim;
+  };
+  const std::vector<shape> cases = {{1, 1, 1, 1},     {2, 7, 3, 5},    {3, 17, 2, 12},
+                                    {2, 130, 2, 16},  {4, 256, 4, 64}, {1, 600, 1, 16}};
+  for (const auto& c : cases) {
+    const attention_desc d{.batch = c.batch, .length = c.length, .heads = c.heads, .head_dim = c.head_dim,
+                           .scale = 1.0F / std::sqrt(static_cast<float>(c.head_dim))};
+    const std::string name = "attention batch " + std::to_string(c.batch) + " length " + std::to_string(c.length) +
+                             " heads " + std::to_string(c.heads) + "x" + std::to_string(c.head_dim);
+    const auto rows = static_cast<std::size_t>(c.batch * c.length), w = static_cast<std::size_t>(c.heads * c.head_dim);
+    const auto probs = static_cast<std::size_t>(c.batch * c.heads * c.length * c.length);
+    const auto qkv = random_vector(gen, rows * 3 * w, 1.5);
+    // Entries of probs above the diagonal are unspecified: both start at 0, which the reference writes.
+    auto fwd = [d](auto& b, auto& p, auto&) {
+      using B = std::remove_cvref_t<decltype(b)>;
+      auto scores = b.allocate(static_cast<std::size_t>(transcendence::attention_scratch_floats<B>(d)));
+      transcendence::causal_attention_forward(b, d, p[0], p[1], p[2], b.data(scores));
+    };
+    visit(make_case(name + " forward", {qkv, std::vector<float>(probs), std::vector<float>(rows * w)}, {}, fwd,
+                    {1e-5, 1e-4}));
+    reference_backend ref;
+    const auto p = run(ref, {qkv, std::vector<float>(probs), std::vector<float>(rows * w)}, {}, fwd)[1];
+    visit(make_case(name + " backward", {qkv, p, random_vector(gen, rows * w), std::vector<float>(rows * 3 * w)}, {},
+                    [d](auto& b, auto& q, auto&) {
+                      using B = std::remove_cvref_t<decltype(b)>;
+                      const auto n = static_cast<std::size_t>(transcendence::attention_scratch_floats<B>(d));
+                      auto s1 = b.allocate(n), s2 = b.allocate(n);
+                      transcendence::causal_attention_backward(b, d, q[0], q[1], q[2], q[3], b.data(s1), b.data(s2));
+                    },
+                    {2e-5, 2e-4}));
+  }
+}
+
 template <class Visit>
 void embeddings_and_bags(Visit&& visit) {
   rng gen(25);
@@ -553,6 +596,12 @@ void bad_arguments_throw() {
                            x, x, x),
                     config_error);
   BOOST_CHECK_THROW(b.softmax_forward(x, x + 32, 2, 4, 1.0F, {.period = -1}), config_error);
+  BOOST_CHECK_THROW(transcendence::causal_attention_forward(b, {.batch = 1, .length = -2, .heads = 1, .head_dim = 4}, x,
+                                                            x, x, nullptr),
+                    config_error);
+  BOOST_CHECK_THROW(transcendence::causal_attention_backward(b, {.batch = -1, .length = 2, .heads = 1, .head_dim = 4},
+                                                             x, x, x, x, nullptr, nullptr),
+                    config_error);
   BOOST_CHECK_THROW(b.add(x, x, -1), config_error);
   BOOST_CHECK_THROW(b.adamw_update(x, x, x, x, 4, {.step = 0}), config_error);
   auto ids = b.allocate_index(3);
@@ -770,6 +819,7 @@ void kv_cache_decoding_matches_full_recomputation() {
   X(Under, layer_norm_with_and_without_beta)      \
   X(Under, gelu_forward_and_backward)             \
   X(Under, softmax_with_causal_masks)             \
+  X(Under, causal_attention_forward_and_backward) \
   X(Under, embeddings_and_bags)                   \
   X(Under, cross_entropy_with_ignored_targets)    \
   X(Under, adamw_steps)

@@ -51,6 +51,11 @@ struct onednn_bf16 {
   static void check_product(onednn_backend& b, const gemm_desc& d) { check_onednn_path(b, d); }
 };
 
+// The model's attention on oneDNN takes the fused op (conformance/causal_attention_forward_and_backward
+// compares it with the reference's composition); the reference composes.
+static_assert(backend_fused_attention<onednn_backend>);
+static_assert(!backend_fused_attention<reference_backend>);
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(conformance)

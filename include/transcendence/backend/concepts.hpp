@@ -198,6 +198,39 @@ concept backend_prepared_weights =
       { b.gemm_prepared(cx, std::as_const(w), x, n) } -> std::same_as<void>;
     };
 
+/// @brief Causal self-attention of every head of every sequence of a batch, over packed q|k|v rows.
+///
+/// Row r of sequence s (of `length` rows) is row s·length + r of `qkv`, which holds the queries,
+/// keys and values of all heads side by side: `3·heads·head_dim` floats, head j of the queries at
+/// columns [j·head_dim, (j+1)·head_dim), of the keys `heads·head_dim` further, of the values
+/// `2·heads·head_dim` further (the output of one fused q|k|v projection). The output `y` has
+/// `heads·head_dim` columns in the same head order. `probs` holds, per sequence and head (in that
+/// order), the length×length probabilities softmax(scale·QKᵀ) under the causal mask.
+struct attention_desc {
+  std::int64_t batch = 0;     ///< Sequences.
+  std::int64_t length = 0;    ///< Rows (positions) per sequence.
+  std::int64_t heads = 0;     ///< Heads.
+  std::int64_t head_dim = 0;  ///< Width of one head.
+  float scale = 1.0F;         ///< Applied to the scores before the softmax (usually 1/√head_dim).
+};
+
+/// @brief Optional: causal attention in one call, forward and backward, so that a backend can
+/// skip the masked half of the work and keep each head's scores in cache between the product and
+/// the softmax. Model code calls `causal_attention_forward` / `causal_attention_backward`
+/// (backend/attention.hpp), which use these where the backend has them and compose `gemm` and
+/// `softmax_*` otherwise.
+///
+/// - `b.causal_attention_forward(qkv, probs, y, desc)`: y and probs as in `attention_desc`. Entries
+///   of `probs` above the diagonal are unspecified (they may be left unwritten).
+/// - `b.causal_attention_backward(qkv, probs, dy, dqkv, desc)`: dqkv (all three parts, overwritten)
+///   from dy = ∂L/∂y, with `probs` as this backend's forward left them.
+template <class B>
+concept backend_fused_attention =
+    backend<B> && requires(B& b, const float* cx, float* x, const attention_desc& d) {
+      { b.causal_attention_forward(cx, x, x, d) } -> std::same_as<void>;
+      { b.causal_attention_backward(cx, cx, cx, x, d) } -> std::same_as<void>;
+    };
+
 namespace detail {
 /// The prepared-weights handle of a backend that has one (a placeholder otherwise).
 template <class B>

@@ -184,6 +184,12 @@ inline void onednn_for(std::int64_t n, std::int64_t work, const Body& body) {
 /// 279 µs on one thread, 333 µs on two).
 inline constexpr std::int64_t onednn_serial_macs = 1 << 22;
 
+/// Query rows per block of the fused causal attention. Each block multiplies only the keys it can
+/// see; thinner blocks skip more of the masked half but run slower products. A throwaway program
+/// (training shapes of configs a and b and the chess preset, 2 threads, forward and backward)
+/// was fastest at 64 rows, ahead of 32, 96 and 128.
+inline constexpr std::int64_t attention_block_rows = 64;
+
 /// From this many multiply-adds a panel-kernel product splits its panels between the threads.
 /// Below it the weights mostly sit in cache and a second thread costs more than it adds: three
 /// rotations of 2^18, 2^19 and 2^20 (bench_transformer --no-pytorch, decoding, 5 December
@@ -892,6 +898,91 @@ class onednn_backend {
     });
   }
 
+  /// @brief Causal attention in one call (`backend_fused_attention`; layout in `attention_desc`).
+  ///
+  /// Threads take whole (sequence, head) pairs and walk their queries in blocks of
+  /// `detail::attention_block_rows` rows: a block multiplies only the keys it can see, so most of
+  /// the masked half of the scores is never computed, and its scores stay in cache between the
+  /// product and the softmax. The products are f32 `dnnl_sgemm` calls on the calling thread, under
+  /// either precision. Entries of @p probs right of each block's last visible key stay unwritten.
+  /// @param qkv packed queries, keys and values. @param probs receives the probabilities.
+  /// @param y receives the output. @param d sizes and scale.
+  void causal_attention_forward(const float* qkv, float* probs, float* y, const attention_desc& d) {
+    check_attention("causal_attention_forward", d);
+    const std::int64_t t = d.length, hd = d.head_dim, w = d.heads * hd, bs = detail::attention_block_rows;
+    attention_units("causal_attention_forward", d, 0, [&](std::int64_t s, std::int64_t h, float*, bool& failed) {
+      const float* q = qkv + s * t * 3 * w + h * hd;
+      float* p = probs + (s * d.heads + h) * t * t;
+      for (std::int64_t r0 = 0; r0 < t; r0 += bs) {
+        const std::int64_t rows = std::min(bs, t - r0), keys = r0 + rows;
+        if (hd == 0) {
+          for (std::int64_t r = r0; r < r0 + rows; ++r) std::fill_n(p + r * t, keys, 0.0F);
+        } else {
+          failed |= dnnl_sgemm('N', 'T', rows, keys, hd, d.scale, q + r0 * 3 * w, 3 * w, q + w, 3 * w, 0.0F, p + r0 * t,
+                               t) != dnnl_success;
+        }
+        for (std::int64_t r = r0; r < r0 + rows; ++r) {
+          float* pr = p + r * t;
+          const std::int64_t visible = r + 1;
+          float mx = -INFINITY;
+          TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
+          for (std::int64_t c = 0; c < visible; ++c) mx = std::max(mx, pr[c]);
+          const float inv = 1.0F / detail::onednn_exp_sum(pr, pr, visible, 1.0F, mx);
+          TRANSCENDENCE_DETAIL_SIMD
+          for (std::int64_t c = 0; c < visible; ++c) pr[c] *= inv;
+          std::fill(pr + visible, pr + keys, 0.0F);
+        }
+        if (hd != 0)
+          failed |= dnnl_sgemm('N', 'N', rows, hd, keys, 1.0F, p + r0 * t, t, q + 2 * w, 3 * w, 0.0F,
+                               y + (s * t + r0) * w + h * hd, w) != dnnl_success;
+      }
+    });
+  }
+
+  /// @brief Gradient of @ref causal_attention_forward, block by block as there (the last block of
+  /// a pair sees every key, so it is done first and writes dK and dV; earlier blocks add to them).
+  /// @param qkv the forward's input. @param probs the forward's probabilities. @param dy ∂L/∂y.
+  /// @param dqkv receives ∂L/∂qkv. @param d as in the forward pass.
+  void causal_attention_backward(const float* qkv, const float* probs, const float* dy, float* dqkv,
+                                 const attention_desc& d) {
+    check_attention("causal_attention_backward", d);
+    const std::int64_t t = d.length, hd = d.head_dim, w = d.heads * hd, bs = detail::attention_block_rows;
+    if (hd == 0) return;
+    const std::int64_t blocks = (t + bs - 1) / bs;
+    attention_units("causal_attention_backward", d, std::min(bs, t) * t,
+                    [&](std::int64_t s, std::int64_t h, float* dp, bool& failed) {
+      const float* q = qkv + s * t * 3 * w + h * hd;
+      const float* k = q + w;
+      const float* v = q + 2 * w;
+      const float* p = probs + (s * d.heads + h) * t * t;
+      const float* g = dy + s * t * w + h * hd;
+      float* dq = dqkv + s * t * 3 * w + h * hd;
+      for (std::int64_t blk = blocks - 1; blk >= 0; --blk) {
+        const std::int64_t r0 = blk * bs, rows = std::min(bs, t - r0), keys = r0 + rows;
+        const float beta = blk == blocks - 1 ? 0.0F : 1.0F;
+        // dP = dY·Vᵀ; dV (+)= Pᵀ·dY.
+        failed |= dnnl_sgemm('N', 'T', rows, keys, hd, 1.0F, g + r0 * w, w, v, 3 * w, 0.0F, dp, keys) != dnnl_success;
+        failed |= dnnl_sgemm('T', 'N', keys, hd, rows, 1.0F, p + r0 * t, t, g + r0 * w, w, beta, dq + 2 * w, 3 * w) !=
+                  dnnl_success;
+        // dS = scale · P ⊙ (dP − Σ P⊙dP), in place of dP (0 where P is).
+        for (std::int64_t r = 0; r < rows; ++r) {
+          const float* pr = p + (r0 + r) * t;
+          float* gr = dp + r * keys;
+          float dot = 0.0F;
+          TRANSCENDENCE_DETAIL_SIMD_SUM(dot)
+          for (std::int64_t c = 0; c < keys; ++c) dot += pr[c] * gr[c];
+          TRANSCENDENCE_DETAIL_SIMD
+          for (std::int64_t c = 0; c < keys; ++c) gr[c] = d.scale * pr[c] * (gr[c] - dot);
+        }
+        // dQ = dS·K; dK (+)= dSᵀ·Q.
+        failed |= dnnl_sgemm('N', 'N', rows, hd, keys, 1.0F, dp, keys, k, 3 * w, 0.0F, dq + r0 * 3 * w, 3 * w) !=
+                  dnnl_success;
+        failed |= dnnl_sgemm('T', 'N', keys, hd, rows, 1.0F, dp, keys, q + r0 * 3 * w, 3 * w, beta, dq + w, 3 * w) !=
+                  dnnl_success;
+      }
+    });
+  }
+
   /// @brief out row i = table row ids[i].
   /// @param ids n ids. @param table rows×dim. @param out n×dim. @param n rows. @param dim width.
   void embedding_forward(const token_id* ids, const float* table, float* out, std::int64_t n, std::int64_t dim) {
@@ -1058,6 +1149,41 @@ class onednn_backend {
     TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
     for (std::int64_t c = 0; c < n; ++c) mx = std::max(mx, x[c]);
     return mx;
+  }
+
+  static void check_attention(const char* op, const attention_desc& d) {
+    if (d.batch < 0 || d.length < 0 || d.heads < 0 || d.head_dim < 0)
+      throw config_error(std::string("onednn_backend::") + op + ": negative attention size");
+  }
+
+  /// body(sequence, head, scratch, failed) for every pair; @p scratch_floats per thread. Pairs
+  /// split between the threads from `detail::onednn_serial_macs` multiply-adds (each thread's
+  /// sgemm calls then run on that thread); below, one thread, whose sgemm calls stay serial too.
+  template <class Body>
+  void attention_units(const char* op, const attention_desc& d, std::int64_t scratch_floats, const Body& body) {
+    const std::int64_t units = d.batch * d.heads;
+    if (units == 0 || d.length == 0) return;
+    const std::int64_t macs = units * d.length * d.length * d.head_dim;
+    const bool large = macs >= detail::onednn_serial_macs;
+    const int threads = large ? static_cast<int>(std::min<std::int64_t>(max_threads(), units)) : 1;
+    float* scratch = scratch_floats == 0 ? nullptr
+                                         : float_workspace(static_cast<std::size_t>(scratch_floats * threads));
+    bool failed = false;
+#if defined(_OPENMP)
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads) reduction(|| : failed)
+      {
+        float* mine = scratch == nullptr ? nullptr : scratch + scratch_floats * omp_get_thread_num();
+#pragma omp for schedule(static)
+        for (std::int64_t u = 0; u < units; ++u) body(u / d.heads, u % d.heads, mine, failed);
+      }
+      if (failed) throw config_error(std::string("onednn_backend::") + op + ": dnnl_sgemm failed");
+      return;
+    }
+#endif
+    const detail::onednn_thread_limit serial(!large);
+    for (std::int64_t u = 0; u < units; ++u) body(u / d.heads, u % d.heads, scratch, failed);
+    if (failed) throw config_error(std::string("onednn_backend::") + op + ": dnnl_sgemm failed");
   }
 
   static int max_threads() {

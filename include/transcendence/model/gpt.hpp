@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "transcendence/backend/attention.hpp"
 #include "transcendence/backend/concepts.hpp"
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/random.hpp"
@@ -435,8 +436,10 @@ class gpt_model {
     w.lnf_rstd = b.allocate(z(n));
     w.logits = b.allocate(z(n * m_config.vocab_size));
     w.losses = b.allocate(z(n));
-    w.scores = b.allocate(z(w.probs));  // every sequence's scores at once, like probs
-    w.d_scores = b.allocate(z(w.probs));
+    // Every sequence's scores at once, like probs, where the backend composes attention.
+    const std::int64_t scratch = backend_fused_attention<B> ? 0 : w.probs;
+    w.scores = b.allocate(z(scratch));
+    w.d_scores = b.allocate(z(scratch));
     w.d_resid = b.allocate(z(n * d));
     w.d_ln = b.allocate(z(n * d));
     w.d_x = b.allocate(z(n * d));
@@ -496,33 +499,26 @@ class gpt_model {
     if (m_has_candidates) m_head.forward(b, b.data(m_ws.lnf_out), params + L.wce, b.data(m_ws.logits), d);
   }
 
+  [[nodiscard]] attention_desc attention_desc_for(std::int64_t length) const {
+    const std::int64_t hd = m_config.head_dim();
+    return {.batch = m_batch, .length = length, .heads = m_config.n_head, .head_dim = hd,
+            .scale = 1.0F / std::sqrt(static_cast<float>(hd))};
+  }
+
   void block_forward(std::int64_t l) {
     auto& b = *m_b;
     const auto& o = m_layout.blocks[static_cast<std::size_t>(l)];
     auto& a = m_ws.blocks[static_cast<std::size_t>(l)];
     const float* p = b.data(m_params);
-    const std::int64_t n = m_batch * m_length, t = m_length, d = m_config.d_model, h = m_config.n_head;
-    const std::int64_t hd = m_config.head_dim();
+    const std::int64_t n = m_batch * m_length, t = m_length, d = m_config.d_model;
     const float eps = m_config.layer_norm_eps;
     const float* x = b.data(m_ws.resid[static_cast<std::size_t>(l)]);
     b.layer_norm_forward(x, p + o.ln1_g, o.ln1_b >= 0 ? p + o.ln1_b : nullptr, b.data(a.ln1_out), b.data(a.ln1_mean),
                          b.data(a.ln1_rstd), n, d, eps);
     detail::linear_forward(b, b.data(a.ln1_out), p + o.w_qkv, b.data(a.qkv), n, d, 3 * d);
     if (o.b_qkv >= 0) b.add_bias(b.data(a.qkv), p + o.b_qkv, n, 3 * d);
-    const float scale = 1.0F / std::sqrt(static_cast<float>(hd));
-    // Scores of every head of every sequence in one product: Q_h·K_hᵀ, heads strided by hd inside
-    // each qkv row (the batch), sequences by t rows (the groups).
-    const float* qkv = b.data(a.qkv);
-    float* probs = b.data(a.probs);
-    b.gemm(gemm_desc{.trans_b = true, .m = t, .n = t, .k = hd, .lda = 3 * d, .ldb = 3 * d, .ldc = t, .batch = h,
-                     .stride_a = hd, .stride_b = hd, .stride_c = t * t, .groups = m_batch,
-                     .group_stride_a = t * 3 * d, .group_stride_b = t * 3 * d, .group_stride_c = h * t * t},
-           qkv, qkv + d, b.data(m_ws.scores));
-    b.softmax_forward(b.data(m_ws.scores), probs, m_batch * h * t, t, scale, softmax_mask{t, 0});
-    b.gemm(gemm_desc{.m = t, .n = hd, .k = t, .lda = t, .ldb = 3 * d, .ldc = d, .batch = h, .stride_a = t * t,
-                     .stride_b = hd, .stride_c = hd, .groups = m_batch, .group_stride_a = h * t * t,
-                     .group_stride_b = t * 3 * d, .group_stride_c = t * d},
-           probs, qkv + 2 * d, b.data(a.att_y));
+    causal_attention_forward(b, attention_desc_for(t), b.data(a.qkv), b.data(a.probs), b.data(a.att_y),
+                             b.data(m_ws.scores));
     float* mid = b.data(a.resid_mid);
     detail::linear_forward(b, b.data(a.att_y), p + o.w_attn_out, mid, n, d, d);
     if (o.b_attn_out >= 0) b.add_bias(mid, p + o.b_attn_out, n, d);
@@ -545,8 +541,7 @@ class gpt_model {
     auto& a = m_ws.blocks[static_cast<std::size_t>(l)];
     const float* p = b.data(m_params);
     float* g = b.data(m_grads);
-    const std::int64_t n = m_batch * m_length, t = m_length, d = m_config.d_model, h = m_config.n_head;
-    const std::int64_t hd = m_config.head_dim();
+    const std::int64_t n = m_batch * m_length, t = m_length, d = m_config.d_model;
     float* dres = b.data(m_ws.d_resid);
     float* d_ln = b.data(m_ws.d_ln);
     float* d_x = b.data(m_ws.d_x);
@@ -568,33 +563,8 @@ class gpt_model {
     if (o.b_attn_out >= 0) b.bias_backward(dres, g + o.b_attn_out, n, d);
     float* d_att_y = b.data(m_ws.d_att_y);
     detail::linear_backward_input(b, dres, p + o.w_attn_out, d_att_y, n, d, d);
-    const float scale = 1.0F / std::sqrt(static_cast<float>(hd));
-    {
-      // Every head of every sequence per product, as in the forward pass.
-      const float* qkv = b.data(a.qkv);
-      float* dqkv = b.data(m_ws.d_qkv);
-      const float* probs = b.data(a.probs);
-      const std::int64_t qkv_seq = t * 3 * d, scores_seq = h * t * t;
-      // dP = dY·Vᵀ, dV = Pᵀ·dY.
-      b.gemm(gemm_desc{.trans_b = true, .m = t, .n = t, .k = hd, .lda = d, .ldb = 3 * d, .ldc = t, .batch = h,
-                       .stride_a = hd, .stride_b = hd, .stride_c = t * t, .groups = m_batch,
-                       .group_stride_a = t * d, .group_stride_b = qkv_seq, .group_stride_c = scores_seq},
-             d_att_y, qkv + 2 * d, b.data(m_ws.scores));
-      b.gemm(gemm_desc{.trans_a = true, .m = t, .n = hd, .k = t, .lda = t, .ldb = d, .ldc = 3 * d, .batch = h,
-                       .stride_a = t * t, .stride_b = hd, .stride_c = hd, .groups = m_batch,
-                       .group_stride_a = scores_seq, .group_stride_b = t * d, .group_stride_c = qkv_seq},
-             probs, d_att_y, dqkv + 2 * d);
-      b.softmax_backward(probs, b.data(m_ws.scores), b.data(m_ws.d_scores), m_batch * h * t, t, scale);
-      // dQ = dS·K, dK = dSᵀ·Q.
-      b.gemm(gemm_desc{.m = t, .n = hd, .k = t, .lda = t, .ldb = 3 * d, .ldc = 3 * d, .batch = h, .stride_a = t * t,
-                       .stride_b = hd, .stride_c = hd, .groups = m_batch, .group_stride_a = scores_seq,
-                       .group_stride_b = qkv_seq, .group_stride_c = qkv_seq},
-             b.data(m_ws.d_scores), qkv + d, dqkv);
-      b.gemm(gemm_desc{.trans_a = true, .m = t, .n = hd, .k = t, .lda = t, .ldb = 3 * d, .ldc = 3 * d, .batch = h,
-                       .stride_a = t * t, .stride_b = hd, .stride_c = hd, .groups = m_batch,
-                       .group_stride_a = scores_seq, .group_stride_b = qkv_seq, .group_stride_c = qkv_seq},
-             b.data(m_ws.d_scores), qkv, dqkv + d);
-    }
+    causal_attention_backward(b, attention_desc_for(t), b.data(a.qkv), b.data(a.probs), d_att_y, b.data(m_ws.d_qkv),
+                              b.data(m_ws.scores), b.data(m_ws.d_scores));
     detail::linear_backward_weight(b, b.data(a.ln1_out), b.data(m_ws.d_qkv), g + o.w_qkv, n, d, 3 * d);
     if (o.b_qkv >= 0) b.bias_backward(b.data(m_ws.d_qkv), g + o.b_qkv, n, 3 * d);
     detail::linear_backward_input(b, b.data(m_ws.d_qkv), p + o.w_qkv, d_ln, n, d, 3 * d);
