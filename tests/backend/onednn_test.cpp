@@ -122,8 +122,9 @@ BOOST_AUTO_TEST_CASE(bf16_only_for_large_products) {
   BOOST_CHECK_THROW(onednn_backend({.bf16_min_madds = -1}), config_error);
 }
 
-// The model's attention products over a whole batch (sequences as groups) are one 4-D primitive in
-// f32; under bf16 a product that converts runs group by group (the conversion packs 3-D batches).
+// Grouped attention products over a whole batch (sequences as groups; what attention composed from
+// products runs, on a backend without the fused op) are one 4-D primitive in f32; under bf16 a
+// product that converts runs group by group (the conversion packs 3-D batches).
 BOOST_AUTO_TEST_CASE(grouped_attention_products_run_in_one_call) {
   const std::int64_t seqs = 16, t = 192, h = 6, hd = 32, d = h * hd;
   const gemm_desc scores{.trans_b = true, .m = t, .n = t, .k = hd, .lda = 3 * d, .ldb = 3 * d, .ldc = t, .batch = h,
