@@ -602,6 +602,9 @@ void bad_arguments_throw() {
   BOOST_CHECK_THROW(transcendence::causal_attention_backward(b, {.batch = -1, .length = 2, .heads = 1, .head_dim = 4},
                                                              x, x, x, x, nullptr, nullptr),
                     config_error);
+  BOOST_CHECK_THROW(transcendence::causal_attention_forward(b, {.batch = 1, .length = 2, .heads = 1, .head_dim = 0}, x,
+                                                            x, x, nullptr),
+                    config_error);
   BOOST_CHECK_THROW(b.add(x, x, -1), config_error);
   BOOST_CHECK_THROW(b.adamw_update(x, x, x, x, 4, {.step = 0}), config_error);
   auto ids = b.allocate_index(3);

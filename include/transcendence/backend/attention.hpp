@@ -25,9 +25,10 @@ template <backend B>
 }
 
 namespace detail {
+/// Throws config_error naming @p what unless the sizes are ≥ 0 and a head is at least 1 wide.
 inline void check_attention(const char* what, const attention_desc& d) {
-  if (d.batch < 0 || d.length < 0 || d.heads < 0 || d.head_dim < 0)
-    throw config_error(std::string(what) + ": negative attention size");
+  if (d.batch < 0 || d.length < 0 || d.heads < 0 || d.head_dim < 1)
+    throw config_error(std::string(what) + ": attention sizes must be >= 0 and head_dim >= 1");
 }
 }  // namespace detail
 

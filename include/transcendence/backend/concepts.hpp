@@ -210,7 +210,7 @@ struct attention_desc {
   std::int64_t batch = 0;     ///< Sequences.
   std::int64_t length = 0;    ///< Rows (positions) per sequence.
   std::int64_t heads = 0;     ///< Heads.
-  std::int64_t head_dim = 0;  ///< Width of one head.
+  std::int64_t head_dim = 0;  ///< Width of one head (at least 1).
   float scale = 1.0F;         ///< Applied to the scores before the softmax (usually 1/√head_dim).
 };
 

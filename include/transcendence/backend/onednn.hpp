@@ -27,6 +27,7 @@
 #include <thread>
 #include <utility>
 
+#include "transcendence/backend/attention.hpp"
 #include "transcendence/backend/concepts.hpp"
 #include "transcendence/backend/panel_gemm.hpp"
 #include "transcendence/core/bfloat16.hpp"
@@ -326,6 +327,27 @@ inline float onednn_exp_sum(const float* x, float* y, std::int64_t n, float scal
     sum += e;
   }
   return sum;
+}
+
+/// One softmax row: y[c] = softmax(scale·x) over c < visible, 0 for visible ≤ c < cols (the causal
+/// mask). x and y may be the same row.
+inline void onednn_softmax_row(const float* x, float* y, std::int64_t visible, std::int64_t cols, float scale) {
+  float mx = -INFINITY;
+  TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
+  for (std::int64_t c = 0; c < visible; ++c) mx = std::max(mx, x[c] * scale);
+  const float inv = 1.0F / onednn_exp_sum(x, y, visible, scale, mx);
+  TRANSCENDENCE_DETAIL_SIMD
+  for (std::int64_t c = 0; c < visible; ++c) y[c] *= inv;
+  std::fill(y + visible, y + cols, 0.0F);
+}
+
+/// Its gradient: dx = scale · y ⊙ (dy − Σ y⊙dy) over cols (dx may be dy).
+inline void onednn_softmax_grad_row(const float* y, const float* dy, float* dx, std::int64_t cols, float scale) {
+  float dot = 0.0F;
+  TRANSCENDENCE_DETAIL_SIMD_SUM(dot)
+  for (std::int64_t c = 0; c < cols; ++c) dot += y[c] * dy[c];
+  TRANSCENDENCE_DETAIL_SIMD
+  for (std::int64_t c = 0; c < cols; ++c) dx[c] = scale * y[c] * (dy[c] - dot);
 }
 
 /// Φ(x) (the normal CDF) and x·φ(x) for GELU: erf by Abramowitz & Stegun 7.1.26 (absolute error
@@ -897,16 +919,8 @@ class onednn_backend {
     if (mask.period < 0 || mask.offset < 0)
       throw config_error("onednn_backend::softmax_forward: mask period and offset must be >= 0");
     detail::onednn_for(rows, rows * cols, [&](std::int64_t r) {
-      const float* xr = x + r * cols;
-      float* yr = y + r * cols;
       const std::int64_t visible = mask.period == 0 ? cols : std::min(cols, r % mask.period + mask.offset + 1);
-      float mx = -INFINITY;
-      TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
-      for (std::int64_t c = 0; c < visible; ++c) mx = std::max(mx, xr[c] * scale);
-      const float inv = 1.0F / detail::onednn_exp_sum(xr, yr, visible, scale, mx);
-      TRANSCENDENCE_DETAIL_SIMD
-      for (std::int64_t c = 0; c < visible; ++c) yr[c] *= inv;
-      for (std::int64_t c = visible; c < cols; ++c) yr[c] = 0.0F;
+      detail::onednn_softmax_row(x + r * cols, y + r * cols, visible, cols, scale);
     });
   }
 
@@ -917,14 +931,7 @@ class onednn_backend {
                         float scale) {
     check_shape("softmax_backward", rows, cols);
     detail::onednn_for(rows, rows * cols, [&](std::int64_t r) {
-      const float* yr = y + r * cols;
-      const float* dyr = dy + r * cols;
-      float* dxr = dx + r * cols;
-      float dot = 0.0F;
-      TRANSCENDENCE_DETAIL_SIMD_SUM(dot)
-      for (std::int64_t c = 0; c < cols; ++c) dot += yr[c] * dyr[c];
-      TRANSCENDENCE_DETAIL_SIMD
-      for (std::int64_t c = 0; c < cols; ++c) dxr[c] = scale * yr[c] * (dyr[c] - dot);
+      detail::onednn_softmax_grad_row(y + r * cols, dy + r * cols, dx + r * cols, cols, scale);
     });
   }
 
@@ -938,33 +945,19 @@ class onednn_backend {
   /// @param qkv packed queries, keys and values. @param probs receives the probabilities.
   /// @param y receives the output. @param d sizes and scale.
   void causal_attention_forward(const float* qkv, float* probs, float* y, const attention_desc& d) {
-    check_attention("causal_attention_forward", d);
+    detail::check_attention("onednn_backend::causal_attention_forward", d);
     const std::int64_t t = d.length, hd = d.head_dim, w = d.heads * hd, bs = detail::attention_block_rows;
     attention_units("causal_attention_forward", d, 0, [&](std::int64_t s, std::int64_t h, float*, bool& failed) {
       const float* q = qkv + s * t * 3 * w + h * hd;
       float* p = probs + (s * d.heads + h) * t * t;
       for (std::int64_t r0 = 0; r0 < t; r0 += bs) {
         const std::int64_t rows = std::min(bs, t - r0), keys = r0 + rows;
-        if (hd == 0) {
-          for (std::int64_t r = r0; r < r0 + rows; ++r) std::fill_n(p + r * t, keys, 0.0F);
-        } else {
-          failed |= dnnl_sgemm('N', 'T', rows, keys, hd, d.scale, q + r0 * 3 * w, 3 * w, q + w, 3 * w, 0.0F, p + r0 * t,
-                               t) != dnnl_success;
-        }
-        for (std::int64_t r = r0; r < r0 + rows; ++r) {
-          float* pr = p + r * t;
-          const std::int64_t visible = r + 1;
-          float mx = -INFINITY;
-          TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
-          for (std::int64_t c = 0; c < visible; ++c) mx = std::max(mx, pr[c]);
-          const float inv = 1.0F / detail::onednn_exp_sum(pr, pr, visible, 1.0F, mx);
-          TRANSCENDENCE_DETAIL_SIMD
-          for (std::int64_t c = 0; c < visible; ++c) pr[c] *= inv;
-          std::fill(pr + visible, pr + keys, 0.0F);
-        }
-        if (hd != 0)
-          failed |= dnnl_sgemm('N', 'N', rows, hd, keys, 1.0F, p + r0 * t, t, q + 2 * w, 3 * w, 0.0F,
-                               y + (s * t + r0) * w + h * hd, w) != dnnl_success;
+        // The scale goes into the product, so the softmax rows run with scale 1.
+        failed |= dnnl_sgemm('N', 'T', rows, keys, hd, d.scale, q + r0 * 3 * w, 3 * w, q + w, 3 * w, 0.0F, p + r0 * t,
+                             t) != dnnl_success;
+        for (std::int64_t r = r0; r < r0 + rows; ++r) detail::onednn_softmax_row(p + r * t, p + r * t, r + 1, keys, 1.0F);
+        failed |= dnnl_sgemm('N', 'N', rows, hd, keys, 1.0F, p + r0 * t, t, q + 2 * w, 3 * w, 0.0F,
+                             y + (s * t + r0) * w + h * hd, w) != dnnl_success;
       }
     });
   }
@@ -975,9 +968,8 @@ class onednn_backend {
   /// @param dqkv receives ∂L/∂qkv. @param d as in the forward pass.
   void causal_attention_backward(const float* qkv, const float* probs, const float* dy, float* dqkv,
                                  const attention_desc& d) {
-    check_attention("causal_attention_backward", d);
+    detail::check_attention("onednn_backend::causal_attention_backward", d);
     const std::int64_t t = d.length, hd = d.head_dim, w = d.heads * hd, bs = detail::attention_block_rows;
-    if (hd == 0) return;
     const std::int64_t blocks = (t + bs - 1) / bs;
     attention_units("causal_attention_backward", d, std::min(bs, t) * t,
                     [&](std::int64_t s, std::int64_t h, float* dp, bool& failed) {
@@ -995,15 +987,8 @@ class onednn_backend {
         failed |= dnnl_sgemm('T', 'N', keys, hd, rows, 1.0F, p + r0 * t, t, g + r0 * w, w, beta, dq + 2 * w, 3 * w) !=
                   dnnl_success;
         // dS = scale · P ⊙ (dP − Σ P⊙dP), in place of dP (0 where P is).
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const float* pr = p + (r0 + r) * t;
-          float* gr = dp + r * keys;
-          float dot = 0.0F;
-          TRANSCENDENCE_DETAIL_SIMD_SUM(dot)
-          for (std::int64_t c = 0; c < keys; ++c) dot += pr[c] * gr[c];
-          TRANSCENDENCE_DETAIL_SIMD
-          for (std::int64_t c = 0; c < keys; ++c) gr[c] = d.scale * pr[c] * (gr[c] - dot);
-        }
+        for (std::int64_t r = 0; r < rows; ++r)
+          detail::onednn_softmax_grad_row(p + (r0 + r) * t, dp + r * keys, dp + r * keys, keys, d.scale);
         // dQ = dS·K; dK (+)= dSᵀ·Q.
         failed |= dnnl_sgemm('N', 'N', rows, hd, keys, 1.0F, dp, keys, k, 3 * w, 0.0F, dq + r0 * 3 * w, 3 * w) !=
                   dnnl_success;
@@ -1179,11 +1164,6 @@ class onednn_backend {
     TRANSCENDENCE_DETAIL_SIMD_MAX(mx)
     for (std::int64_t c = 0; c < n; ++c) mx = std::max(mx, x[c]);
     return mx;
-  }
-
-  static void check_attention(const char* op, const attention_desc& d) {
-    if (d.batch < 0 || d.length < 0 || d.heads < 0 || d.head_dim < 0)
-      throw config_error(std::string("onednn_backend::") + op + ": negative attention size");
   }
 
   /// body(sequence, head, scratch, failed) for every pair; @p scratch_floats per thread. Pairs
