@@ -9,7 +9,7 @@ packages=(
   libeigen3-dev libxtensor-dev libxsimd-dev
   libdnnl-dev ocl-icd-opencl-dev
   libboost-test-dev
-  clang libclang-rt-dev
+  clang libclang-rt-dev libomp-dev
   libzstd-dev zstd nlohmann-json3-dev libcli11-dev
   libopenmpi-dev openmpi-bin
   doxygen graphviz gnuplot-nox

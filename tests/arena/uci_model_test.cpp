@@ -183,7 +183,9 @@ BOOST_AUTO_TEST_CASE(the_handshake_names_the_engine_and_its_options) {
   BOOST_TEST(e.name() == "transcendence_uci");
   const std::map<std::string, std::string> expected{{"Checkpoint", "string"}, {"Tokens", "combo"}, {"Temperature", "string"},
                                                     {"Seed", "spin"},         {"LegalMask", "check"}, {"Threads", "spin"}};
-  for (const auto& [name, type] : expected) {
+  for (const auto& entry : expected) {
+    const std::string& name = entry.first;  // not a structured binding: Clang 14 cannot capture those
+    const auto& type = entry.second;
     const auto& o = e.options();
     const auto it = std::find_if(o.begin(), o.end(), [&](const uci_option_info& i) { return i.name == name; });
     BOOST_REQUIRE_MESSAGE(it != o.end(), "no option " + name);

@@ -291,7 +291,8 @@ void gemm_empty_and_degenerate(Visit&& visit) {
 template <class Visit>
 void elementwise_and_bias(Visit&& visit) {
   rng gen(21);
-  for (auto [rows, cols] : shapes) {
+  for (const auto& shape : shapes) {  // no structured binding: Clang 14 cannot capture one
+    const std::int64_t rows = shape.first, cols = shape.second;
     const auto n = static_cast<std::size_t>(rows * cols), c = static_cast<std::size_t>(cols);
     visit(make_case(shape_name("add", rows, cols), {random_vector(gen, n), random_vector(gen, n)}, {},
                     [rows, cols](auto& b, auto& p, auto&) { b.add(p[0], p[1], rows * cols); }));
@@ -308,7 +309,8 @@ void elementwise_and_bias(Visit&& visit) {
 template <class Visit>
 void layer_norm_with_and_without_beta(Visit&& visit) {
   rng gen(22);
-  for (auto [rows, cols] : shapes) {
+  for (const auto& shape : shapes) {  // no structured binding: Clang 14 cannot capture one
+    const std::int64_t rows = shape.first, cols = shape.second;
     const auto n = static_cast<std::size_t>(rows * cols);
     const auto r = static_cast<std::size_t>(rows), c = static_cast<std::size_t>(cols);
     for (bool with_beta : {true, false}) {
@@ -340,7 +342,8 @@ void layer_norm_with_and_without_beta(Visit&& visit) {
 template <class Visit>
 void gelu_forward_and_backward(Visit&& visit) {
   rng gen(23);
-  for (auto [rows, cols] : shapes) {
+  for (const auto& shape : shapes) {  // no structured binding: Clang 14 cannot capture one
+    const std::int64_t rows = shape.first, cols = shape.second;
     const auto n = static_cast<std::size_t>(rows * cols);
     auto x = random_vector(gen, n, 3.0);
     x[0] = 0.0F;
@@ -426,7 +429,8 @@ void causal_attention_forward_and_backward(Visit&& visit) {
 template <class Visit>
 void embeddings_and_bags(Visit&& visit) {
   rng gen(25);
-  for (auto [n, dim] : shapes) {
+  for (const auto& shape : shapes) {  // no structured binding: Clang 14 cannot capture one
+    const std::int64_t n = shape.first, dim = shape.second;
     const std::int64_t table_rows = 32;
     std::vector<token_id> ids(static_cast<std::size_t>(n));
     for (auto& id : ids) id = static_cast<token_id>(gen.below(table_rows));  // many repeats: atomics collide
@@ -456,7 +460,8 @@ void embeddings_and_bags(Visit&& visit) {
 template <class Visit>
 void cross_entropy_with_ignored_targets(Visit&& visit) {
   rng gen(26);
-  for (auto [rows, cols] : shapes) {
+  for (const auto& shape : shapes) {  // no structured binding: Clang 14 cannot capture one
+    const std::int64_t rows = shape.first, cols = shape.second;
     std::vector<token_id> targets(static_cast<std::size_t>(rows));
     for (auto& t : targets)
       t = gen.below(4) == 0 ? -1 : static_cast<token_id>(gen.below(static_cast<std::uint64_t>(cols)));

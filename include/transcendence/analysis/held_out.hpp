@@ -156,7 +156,9 @@ inline std::string held_out_markdown(const nlohmann::json& h) {
     std::snprintf(b, sizeof b, "%.1f%%", 100.0 * x.get<double>());
     return std::string(b);
   };
-  for (const auto& [name, d] : h.at("datasets").items()) {
+  for (const auto& item : h.at("datasets").items()) {
+    const std::string& name = item.key();  // not a structured binding: Clang 14 cannot capture those
+    const nlohmann::json& d = item.value();
     const auto row = [&](const std::string& who, const nlohmann::json& clean, const nlohmann::json& oracle,
                          const nlohmann::json& shared, const nlohmann::json& r) {
       char buf[256];

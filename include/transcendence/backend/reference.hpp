@@ -17,11 +17,15 @@
 
 // GCC 12 reports a false -W(maybe-)uninitialized inside Eigen's AVX-512 packet transpose (used by
 // its GEMM packing); the pragma must surround the first inclusion of the intrinsics to take effect.
+#if defined(__GNUC__) && !defined(__clang__)  // Clang has neither the false positive nor the flag
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 #include <Eigen/Core>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include "transcendence/backend/concepts.hpp"
 #include "transcendence/core/error.hpp"

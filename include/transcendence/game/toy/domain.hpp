@@ -11,10 +11,14 @@
 
 // GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 packet code; the pragma must
 // surround the first inclusion of the intrinsics to take effect.
+#if defined(__GNUC__) && !defined(__clang__)  // Clang has neither the false positive nor the flag
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <Eigen/Core>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include "transcendence/core/error.hpp"
 #include "transcendence/core/random.hpp"
