@@ -30,8 +30,14 @@ void check_onednn_path(onednn_backend& b, const gemm_desc& d) {
   if (d.m == 0 || d.n == 0 || d.k == 0) return;
   std::string path = b.gemm_implementation(d);  // already cached: creates nothing
   // Grouped products run as one call where a primitive takes them, else group by group.
-  if (const std::string each = "per group: "; d.groups > 1 && path.starts_with(each)) path.erase(0, each.size());
+  const std::string each = "per group: ";
+  const bool per_group = d.groups > 1 && path.starts_with(each);
+  if (per_group) path.erase(0, each.size());
   BOOST_TEST((path == "sgemm") == (d.m < b.options().small_gemm_rows), backend_ops::gemm_name(d) << " ran on " << path);
+  // Large single f32 products with A transposed (weight gradients) take sgemm by rule.
+  const bool by_rule = d.m >= b.options().small_gemm_rows && d.trans_a && !d.trans_b && d.batch == 1 &&
+                       (d.groups == 1 || per_group) && !b.gemm_uses_bf16(d);
+  BOOST_TEST((path == "sgemm (f32, A transposed)") == by_rule, backend_ops::gemm_name(d) << " ran on " << path);
 }
 
 struct onednn_f32 {
