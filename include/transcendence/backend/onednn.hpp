@@ -396,15 +396,15 @@ inline void onednn_lanes_apply(const float* x, const float* extra, float* out, s
 /// Everything that makes two products need different primitives.
 using onednn_gemm_key = std::array<std::int64_t, 19>;
 
-/// Whether oneDNN's sgemm runs an f32 product faster than its matmul primitive: one product
-/// (no batch, no groups) with A transposed, which is a linear layer's weight gradient Xᵀ·dY (long
-/// inner dimension), measured against the primitive (brg:avx512_core here). Primitive → sgemm, 2 threads, the two interleaved, medians of 21, two runs
-/// (m × n, inner 4096 or 3072 rows): 512×2048 23.8–27.6 → 20.9–22.5 ms, 512×512 5.7–6.0 →
-/// 4.9–5.1, 256×1024 6.7–6.8 → 6.1–6.2, 768×192 2.3–2.4 → 2.0–2.1; one shape lost, 1024×256
-/// 5.3–5.4 → 5.7–5.8. A training step's weight gradients: config b 587–603 → 537–545 ms, a 68–71
-/// → 67–69, the chess shape 26–30 → 24–28. Without A transposed the primitive wins or ties on most
-/// shapes (the forward 4096×768×256: 4.4 ms against sgemm's 7.9). The rule depends on the shape
-/// only, so a run's results never depend on timing.
+/// Whether oneDNN's sgemm runs an f32 product faster than its matmul primitive: one product (no
+/// batch, no groups) with A transposed, which is a linear layer's weight gradient Xᵀ·dY (long inner
+/// dimension), measured against the primitive (brg:avx512_core here). Primitive → sgemm, 2 threads,
+/// the two interleaved, medians of 21, two runs (m × n, inner 4096 or 3072 rows): 512×2048
+/// 23.8–27.6 → 20.9–22.5 ms, 512×512 5.7–6.0 → 4.9–5.1, 256×1024 6.7–6.8 → 6.1–6.2, 768×192 2.3–2.4
+/// → 2.0–2.1; one shape lost, 1024×256 5.3–5.4 → 5.7–5.8. A training step's weight gradients:
+/// config b 587–603 → 537–545 ms, a 68–71 → 67–69, the chess shape 26–30 → 24–28. Without A
+/// transposed the primitive wins or ties on most shapes (the forward 4096×768×256: 4.4 ms against
+/// sgemm's 7.9). The rule depends on the shape only, so a run's results never depend on timing.
 [[nodiscard]] inline bool onednn_sgemm_beats_matmul(const gemm_desc& d, bool bf16) noexcept {
   return !bf16 && d.trans_a && !d.trans_b && d.batch == 1 && d.groups == 1;
 }
@@ -416,7 +416,7 @@ struct onednn_gemm_entry {
   std::size_t scratchpad_bytes = 0;
   bool bf16 = false;        ///< Inputs are converted to bf16 first.
   bool use_sgemm = false;   ///< sgemm instead: no fast primitive, or onednn_sgemm_beats_matmul.
-  std::string implementation;
+  std::string implementation;  ///< oneDNN's name for the primitive, or why sgemm runs instead.
 };
 
 }  // namespace detail
@@ -564,8 +564,7 @@ class onednn_backend {
     if (d.groups != 1 && !grouped_in_one_call(d)) return "per group: " + gemm_implementation(single_group(d));
     if (is_small(d)) return "sgemm";
     const auto& e = gemm_entry(d);
-    if (e.use_sgemm && !e.implementation.starts_with("sgemm")) return "sgemm (no fast primitive: " + e.implementation + ")";
-    return e.implementation;
+    return e.use_sgemm ? "sgemm (" + e.implementation + ")" : e.implementation;
   }
 
   /// @brief Whether a product converts its inputs to bfloat16 (creating its primitive if needed).
@@ -1366,7 +1365,7 @@ class onednn_backend {
     e.bf16 = bf16;
     if (detail::onednn_sgemm_beats_matmul(d, bf16)) {
       e.use_sgemm = true;
-      e.implementation = "sgemm (f32, A transposed)";
+      e.implementation = "f32, A transposed";
       return m_gemm_cache.emplace(key, std::move(e)).first->second;
     }
     using dt = dnnl::memory::data_type;
@@ -1400,13 +1399,14 @@ class onednn_backend {
       // oneDNN's reference implementation (its answer to unusual strides) is orders of magnitude
       // slower than sgemm, which takes any strides.
       if (e.implementation.find("ref") != std::string::npos) {
+        e.implementation = "no fast primitive: " + e.implementation;
         e.use_sgemm = true;
         e.bf16 = false;
       } else {
         set_primitive(e, pd, a_md, b_md, c_md);
       }
     } catch (const dnnl::error& err) {
-      e.implementation = std::string("unsupported: ") + err.what();
+      e.implementation = std::string("no fast primitive: unsupported: ") + err.what();
       e.use_sgemm = true;
       e.bf16 = false;
     }
